@@ -1,0 +1,29 @@
+"""The exceptions deckgen raises for problems a user can fix.
+
+The CLI turns every :class:`DeckgenError` into a clean ``deckgen: error: ...``
+line and a non-zero exit; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class DeckgenError(Exception):
+    """A problem with the user's input or environment, reported without a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, *messages: str) -> None:
+        self.messages = [m for m in messages if m]
+        super().__init__("\n".join(self.messages))
+
+
+class ConfigError(DeckgenError):
+    """The deck config, an override or the data it names is invalid (every problem at once)."""
+
+    exit_code = 2
+
+
+class OutputError(DeckgenError):
+    """The output folder cannot be written safely."""
+
+    exit_code = 1
