@@ -1,0 +1,60 @@
+"""The Jinja2 environment: template search path, and the filters templates may use.
+
+Templates format and lay out; the filters here only convert text (LaTeX to
+MathML, Markdown to HTML). One environment per build, no module-level state.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from latex2mathml.converter import convert
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from ..resources import templates_dir
+
+
+def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environment:
+    """An environment searching the user's folders first, then the built-in templates."""
+    env = Environment(
+        loader=FileSystemLoader([str(p) for p in user_dirs] + [str(templates_dir())]),
+        autoescape=select_autoescape(["html", "svg", "xml"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    markdown = MarkdownIt("commonmark", {"html": True, "typographer": True}).enable(["table", "replacements", "smartquotes"])
+
+    @lru_cache(maxsize=4096)
+    def mathml(tex: str, display: str) -> str:
+        return convert(tex, display=display)
+
+    def math(tex: str) -> Markup:
+        """Inline LaTeX -> MathML (drawn natively by the browser)."""
+        return Markup(mathml(str(tex), "inline"))
+
+    def mathblock(tex: str) -> Markup:
+        return Markup(mathml(str(tex), "block"))
+
+    def md(text: str) -> Markup:
+        """Markdown -> HTML. Values inserted into the text were escaped by autoescape already."""
+        return Markup(markdown.render(textwrap.dedent(str(text)).strip("\n")))
+
+    def mdinline(text: str) -> Markup:
+        return Markup(markdown.renderInline(" ".join(str(text).split())))
+
+    env.filters.update(math=math, mathblock=mathblock, md=md, mdinline=mdinline)
+    return env
+
+
+def render_story(env: Environment, story, *, reveal_version: str, theme_css: str) -> str:
+    """The deck's ``index.html`` text."""
+    from ..views import PALETTE
+
+    return env.get_template("deck.html").render(story=story, reveal_version=reveal_version, theme_css=theme_css,
+                                                palette=PALETTE)

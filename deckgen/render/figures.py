@@ -1,0 +1,92 @@
+"""matplotlib figures: the error curve and the activation functions, as deterministic SVG.
+
+Figures are built on ``matplotlib.figure.Figure`` objects (no pyplot state) and
+saved with a fixed hash salt and no date, so the same trace gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+
+from ..views import PALETTE
+
+_RC = {"svg.hashsalt": "deckgen", "svg.fonttype": "path", "font.size": 13, "axes.spines.top": False,
+       "axes.spines.right": False, "path.simplify": True, "path.simplify_threshold": 0.2}
+
+_FUNCTIONS = {
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(0.0, z),
+}
+
+
+def _save(fig: Figure, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasSVG(fig)
+    fig.savefig(path, format="svg", metadata={"Date": None, "Creator": "deckgen"}, bbox_inches="tight",
+                transparent=True)
+
+
+def mae_curve(trace, spec: dict, path: Path) -> None:
+    """Mean absolute error over every iteration, log scale, checkpoints marked."""
+    mae = np.asarray(trace.series("mae"), dtype=float)
+    t = np.arange(len(mae))
+    finite = np.isfinite(mae) & (mae > 0)
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(10, 4.6))
+        ax = fig.add_subplot()
+        ax.plot(t[finite], mae[finite], color=PALETTE["error"], linewidth=2)
+        points = [c for c in spec.get("checkpoints", ()) if c < len(mae) and finite[c]]
+        if points:
+            ax.plot(points, mae[points], "o", color=PALETTE["input"], markersize=6, label="checkpoints")
+        diag = spec.get("diagnosis", {})
+        if diag.get("kind") == "stuck":
+            ax.axvspan(diag["iteration"], len(mae) - 1, color=PALETTE["delta"], alpha=0.12, label="plateau")
+        elif diag.get("kind") == "diverged":
+            ax.axvline(diag["iteration"], color=PALETTE["error"], linestyle="--", label="training diverged")
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("mean absolute error")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_xlim(0, max(len(mae) - 1, 1))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(frameon=False)
+        _save(fig, path)
+
+
+def activation_curve(trace, spec: dict, path: Path) -> None:
+    """The activation function with this iteration's weighted sums marked on it."""
+    f = _FUNCTIONS[spec["activation"]]
+    z = np.asarray(trace.get(spec["name"], spec["t"]), dtype=float).ravel()
+    z = z[np.isfinite(z)]
+    reach = max(6.0, float(np.abs(z).max()) * 1.15 if z.size else 6.0)
+    xs = np.linspace(-reach, reach, 400)
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(8, 4.2))
+        ax = fig.add_subplot()
+        ax.axhline(0, color="#999", linewidth=0.8)
+        ax.axvline(0, color="#999", linewidth=0.8)
+        ax.plot(xs, f(xs), color=PALETTE["activation"], linewidth=2.5)
+        ax.plot(z, f(z), "o", color=PALETTE["sum"], markersize=8, markeredgecolor="white", zorder=3)
+        ax.set_xlabel("z (weighted sum)")
+        ax.set_ylabel(f"{spec['activation']}(z)")
+        ax.grid(True, alpha=0.3)
+        _save(fig, path)
+
+
+DRAW = {"mae": mae_curve, "activation": activation_curve}
+
+
+def draw_figures(trace, specs, out: Path) -> list[Path]:
+    """Draw every figure the story asks for into ``out``; return the files written."""
+    written = []
+    for spec in specs:
+        target = out / spec["path"]
+        DRAW[spec["kind"]](trace, spec, target)
+        written.append(target)
+    return written

@@ -1,0 +1,400 @@
+"""Trace -> the talk: an ordered list of slide view-models.
+
+This is where the deck's structure is decided: which slides exist, which
+matrices each one shows, which result cells are worked out step by step and
+what is highlighted while they are. It is pure (no files, no HTML) so it can be
+tested without rendering. Wording lives in the templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .views import (MINUS, Layout, MatrixView, Num, Token, Worked, fmt, num, role, split_name,
+                    tex_label, tok)
+
+
+@dataclass(frozen=True)
+class Slide:
+    template: str                      # e.g. "slides/matmul.html"
+    id: str                            # stable anchor, e.g. "t0-z1"
+    title: str = ""
+    formula: str = ""                  # LaTeX
+    matrices: tuple[MatrixView, ...] = ()
+    worked: tuple[Worked, ...] = ()
+    worked_total: int = 0              # how many result cells exist (to say "4 of 600 worked")
+    ctx: dict[str, Any] = field(default_factory=dict)   # further template values, already formatted
+    animate: bool = False
+
+
+@dataclass(frozen=True)
+class Story:
+    title: str
+    slides: tuple[Slide, ...]
+    theme: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    figures: tuple[dict[str, Any], ...] = ()        # figures the slides refer to, for the render stage
+
+
+MAE_FIGURE = "figures/mae.svg"
+ACT_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{relu}"}
+ACT_DEF = {"sigmoid": r"\sigma(z) = \frac{1}{1 + e^{-z}}", "tanh": r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
+           "relu": r"\mathrm{relu}(z) = \max(0, z)"}
+DERIV_TEX = {"sigmoid": r"a \odot (1 - a)", "tanh": r"(1 - a^{2})", "relu": r"[a > 0]"}
+
+
+def _act(trace, k: int) -> str:
+    return "sigmoid" if k == len(trace.layers) - 1 else trace.activation
+
+
+class _Builder:
+    """Collects slides for one trace; a class only to share the layout and trace."""
+
+    def __init__(self, trace, layout: Layout, worked_cells: int, learning_rate: float) -> None:
+        self.trace = trace
+        self.lay = layout
+        self.p = layout.precision
+        self.limit = worked_cells
+        self.eta = fmt(learning_rate, max(self.p, 1)).rstrip("0").rstrip(".") if learning_rate != int(learning_rate) else str(int(learning_rate))
+        self.L = len(trace.layers) - 1
+        self.figures: list[dict[str, Any]] = []
+
+    # ----------------------------------------------------------------- helpers
+    def n(self, name: str, t: int, r: int, c: int) -> Num:
+        return num(self.trace, name, t, r, c, self.p)
+
+    def src(self, k: int) -> str:
+        return "X" if k == 1 else f"a{k - 1}"
+
+    def cells(self, name: str, t: int) -> list[tuple[int, int]]:
+        """Result cells to work out: every shown cell when few, else the first ``limit`` shown ones."""
+        m = self.trace.get(name, t)
+        per_example = split_name(name)[0] in ("z", "a", "e", "d")
+        rows = self.lay.shown(m.shape[0], self.lay.max_rows, per_example)
+        cols = self.lay.shown(m.shape[1], self.lay.max_cols, False)
+        return [(r, c) for r in rows for c in cols][: self.limit]
+
+    def total(self, name: str, t: int) -> int:
+        m = self.trace.get(name, t)
+        return int(m.shape[0] * m.shape[1])
+
+    def sum_terms(self, pairs: list[tuple[Num, Num]]) -> list[Token]:
+        """``a·b + c·d + …`` with long sums cut to their first three and last term."""
+        shown = pairs if len(pairs) <= 6 else pairs[:3] + [None] + pairs[-1:]
+        out: list[Token] = []
+        for i, pair in enumerate(shown):
+            if i:
+                out.append(Token(" + "))
+            if pair is None:
+                out.append(Token("\u22ef"))
+                continue
+            left, right = pair
+            out += [*tok(left, wrap=True), Token("\u00b7"), *tok(right, wrap=True)]
+        return out
+
+    # ----------------------------------------------------------------- slides
+    def matmul(self, t: int, k: int) -> Slide:
+        """``z{k} = a{k-1} · W{k} (+ b{k})``."""
+        tr, src, z = self.trace, self.src(k), f"z{k}"
+        worked = []
+        inner = tr.get(f"W{k}", t).shape[0]
+        for r, c in self.cells(z, t):
+            pairs = [(self.n(src, t, r, i), self.n(f"W{k}", t, i, c)) for i in range(inner)]
+            tokens = self.sum_terms(pairs)
+            if tr.bias:
+                tokens += [Token(" + "), *tok(self.n(f"b{k}", t, 0, c), wrap=True)]
+            tokens += [Token(" = "), *tok(self.n(z, t, r, c))]
+            worked.append(Worked(target=f"{z}:{r},{c}", rows=(f"{src}:{r}",), cols=(f"W{k}:{c}",),
+                                 cells=((f"b{k}:0,{c}",) if tr.bias else ()), tokens=tuple(tokens)))
+        mats = [self.lay.matrix(tr, src, t), self.lay.matrix(tr, f"W{k}", t)]
+        if tr.bias:
+            mats.append(self.lay.matrix(tr, f"b{k}", t))
+        mats.append(self.lay.matrix(tr, z, t))
+        return Slide("slides/matmul.html", f"t{t}-{z}", formula=tr.formula(z), matrices=tuple(mats),
+                     worked=tuple(worked), worked_total=self.total(z, t),
+                     ctx={"k": k, "t": t, "layer": k, "hidden": k < self.L, "what": "weighted sums",
+                          "left": tex_label(src), "right": tex_label(f"W{k}"), "result": tex_label(z),
+                          "inner": inner, "bias": tr.bias, "gradient": False, "backprop": False})
+
+    def activate(self, t: int, k: int) -> Slide:
+        tr, z, a = self.trace, f"z{k}", f"a{k}"
+        act = _act(tr, k)
+        worked = []
+        for r, c in self.cells(a, t):
+            zn, an = self.n(z, t, r, c), self.n(a, t, r, c)
+            zv = tr.value(z, t, r, c)
+            if act == "sigmoid":
+                tokens = [Token("\u03c3("), *tok(zn), Token(") = 1 / (1 + e"),
+                          Token(fmt(-zv, self.p), kind="sup"), Token(") = "), *tok(an)]
+            elif act == "tanh":
+                tokens = [Token("tanh("), *tok(zn), Token(") = "), *tok(an)]
+            else:
+                tokens = [Token("max(0, "), *tok(zn), Token(") = "), *tok(an)]
+            worked.append(Worked(target=f"{a}:{r},{c}", cells=(f"{z}:{r},{c}",), tokens=tuple(tokens)))
+        return Slide("slides/elementwise.html", f"t{t}-{a}", formula=tr.formula(a),
+                     matrices=(self.lay.matrix(tr, z, t), self.lay.matrix(tr, a, t)),
+                     worked=tuple(worked), worked_total=self.total(a, t),
+                     ctx={"k": k, "t": t, "step": "activation", "activation": act,
+                          "definition": ACT_DEF[act], "output": k == self.L})
+
+    def curve(self, t: int, k: int) -> Slide:
+        """The activation function's own slide: its curve with this iteration's ``z{k}`` marked."""
+        act = _act(self.trace, k)
+        path = f"figures/activation-t{t}-{k}.svg"
+        self.figures.append({"kind": "activation", "path": path, "activation": act, "name": f"z{k}", "t": t})
+        z = self.trace.get(f"z{k}", t)
+        return Slide("slides/activation.html", f"t{t}-f{k}", formula=ACT_DEF[act],
+                     ctx={"k": k, "t": t, "activation": act, "figure": path, "output": k == self.L,
+                          "count": int(z.size), "zmin": fmt(float(z.min()), self.p), "zmax": fmt(float(z.max()), self.p)})
+
+    def error(self, t: int) -> Slide:
+        tr, L = self.trace, self.L
+        e, a = f"e{L}", f"a{L}"
+        worked = []
+        for r, c in self.cells(e, t):
+            tokens = [*tok(self.n("y", t, r, c)), Token(f" {MINUS} "), *tok(self.n(a, t, r, c), wrap=True),
+                      Token(" = "), *tok(self.n(e, t, r, c))]
+            worked.append(Worked(target=f"{e}:{r},{c}", cells=(f"y:{r},{c}", f"{a}:{r},{c}"), tokens=tuple(tokens)))
+        return Slide("slides/elementwise.html", f"t{t}-{e}", formula=tr.formula(e),
+                     matrices=(self.lay.matrix(tr, "y", t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, e, t)),
+                     worked=tuple(worked), worked_total=self.total(e, t),
+                     ctx={"k": L, "t": t, "step": "output_error", "loss": self.n("loss", t, 0, 0),
+                          "mae": self.n("mae", t, 0, 0), "loss_formula": tr.formula("loss"),
+                          "mae_formula": tr.formula("mae")})
+
+    def delta(self, t: int, k: int) -> Slide:
+        tr, e, a, d = self.trace, f"e{k}", f"a{k}", f"d{k}"
+        act = _act(tr, k)
+        worked = []
+        for r, c in self.cells(d, t):
+            en, an, dn = self.n(e, t, r, c), self.n(a, t, r, c), self.n(d, t, r, c)
+            av = tr.value(a, t, r, c)
+            if act == "sigmoid":
+                tokens = [*tok(en, True), Token(" \u00b7 "), *tok(an, True), Token(" \u00b7 (1 "), Token(MINUS),
+                          Token(" "), *tok(an, True), Token(") = ")]
+            elif act == "tanh":
+                tokens = [*tok(en, True), Token(" \u00b7 (1 "), Token(MINUS), Token(" "), *tok(an, True),
+                          Token("\u00b2) = ")]
+            else:
+                tokens = [*tok(en, True), Token(f" \u00b7 {1 if av > 0 else 0} = ")]
+            tokens += list(tok(dn))
+            worked.append(Worked(target=f"{d}:{r},{c}", cells=(f"{e}:{r},{c}", f"{a}:{r},{c}"), tokens=tuple(tokens)))
+        return Slide("slides/elementwise.html", f"t{t}-{d}", formula=tr.formula(d),
+                     matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, d, t)),
+                     worked=tuple(worked), worked_total=self.total(d, t),
+                     ctx={"k": k, "t": t, "step": "delta", "activation": act, "derivative": DERIV_TEX[act],
+                          "output": k == self.L})
+
+    def backprop(self, t: int, k: int) -> Slide:
+        """``e{k} = d{k+1} · W{k+1}ᵀ`` for a hidden layer."""
+        tr, d, W, e = self.trace, f"d{k + 1}", f"W{k + 1}", f"e{k}"
+        inner = tr.get(W, t).shape[1]
+        worked = []
+        for r, c in self.cells(e, t):
+            pairs = [(self.n(d, t, r, i), self.n(W, t, c, i)) for i in range(inner)]
+            tokens = self.sum_terms(pairs) + [Token(" = "), *tok(self.n(e, t, r, c))]
+            worked.append(Worked(target=f"{e}:{r},{c}", rows=(f"{d}:{r}", f"{W}:{c}"), tokens=tuple(tokens)))
+        return Slide("slides/matmul.html", f"t{t}-{e}", formula=tr.formula(e),
+                     matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, W, t, transposed=True),
+                               self.lay.matrix(tr, e, t)),
+                     worked=tuple(worked), worked_total=self.total(e, t),
+                     ctx={"k": k, "t": t, "what": "hidden errors", "left": tex_label(d),
+                          "right": tex_label(W) + r"^{\top}", "result": tex_label(e), "inner": inner,
+                          "backprop": True, "gradient": False, "bias": False})
+
+    def gradient(self, t: int, k: int) -> list[Slide]:
+        """``ΔW{k} = η · a{k-1}ᵀ · δ{k}`` (and ``Δb{k}``)."""
+        tr, src, d, dW = self.trace, self.src(k), f"d{k}", f"dW{k}"
+        n_examples = tr.get(d, t).shape[0]
+        worked = []
+        for r, c in self.cells(dW, t):
+            pairs = [(self.n(src, t, i, r), self.n(d, t, i, c)) for i in range(n_examples)]
+            tokens = [Token(f"{self.eta} \u00b7 ("), *self.sum_terms(pairs), Token(") = "), *tok(self.n(dW, t, r, c))]
+            worked.append(Worked(target=f"{dW}:{r},{c}", cols=(f"{src}:{r}", f"{d}:{c}"), tokens=tuple(tokens)))
+        slides = [Slide("slides/matmul.html", f"t{t}-{dW}", formula=tr.formula(dW),
+                        matrices=(self.lay.matrix(tr, src, t, transposed=True), self.lay.matrix(tr, d, t),
+                                  self.lay.matrix(tr, dW, t)),
+                        worked=tuple(worked), worked_total=self.total(dW, t),
+                        ctx={"k": k, "t": t, "what": "weight changes", "left": tex_label(src) + r"^{\top}",
+                             "right": tex_label(d), "result": tex_label(dW), "inner": n_examples,
+                             "gradient": True, "eta": self.eta, "backprop": False, "bias": False})]
+        if tr.bias:
+            db = f"db{k}"
+            worked = []
+            for r, c in self.cells(db, t):
+                terms: list[Token] = []
+                for i in range(min(n_examples, 6)):
+                    terms += ([Token(" + ")] if i else []) + list(tok(self.n(d, t, i, c), wrap=True))
+                if n_examples > 6:
+                    terms.append(Token(" + \u22ef"))
+                worked.append(Worked(target=f"{db}:{r},{c}", cols=(f"{d}:{c}",),
+                                     tokens=(Token(f"{self.eta} \u00b7 ("), *terms, Token(") = "), *tok(self.n(db, t, r, c)))))
+            slides.append(Slide("slides/elementwise.html", f"t{t}-{db}", formula=tr.formula(db),
+                                matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, db, t)),
+                                worked=tuple(worked), worked_total=self.total(db, t),
+                                ctx={"k": k, "t": t, "step": "bias_gradient", "eta": self.eta}))
+        return slides
+
+    def update(self, t: int, k: int, name: str = "W") -> Slide:
+        tr, W, dW = self.trace, f"{name}{k}", f"d{name}{k}"
+        worked = []
+        for r, c in self.cells(W, t):
+            tokens = [*tok(self.n(W, t, r, c)), Token(" + "), *tok(self.n(dW, t, r, c), wrap=True), Token(" = "),
+                      *tok(self.n(W, t + 1, r, c))]
+            worked.append(Worked(target=f"{W}:{r},{c}", cells=(f"{dW}:{r},{c}",), tokens=tuple(tokens)))
+        new = self.lay.matrix(tr, W, t + 1, animate=True)
+        return Slide("slides/update.html", f"t{t}-update-{W}",
+                     formula=rf"{tex_label(W)} \leftarrow {tex_label(W)} + {tex_label(dW)}",
+                     matrices=(self.lay.matrix(tr, W, t), self.lay.matrix(tr, dW, t), new),
+                     worked=tuple(worked), worked_total=self.total(W, t), animate=True,
+                     ctx={"k": k, "t": t, "next": t + 1, "bias": name == "b"})
+
+    def iteration(self, t: int) -> list[Slide]:
+        """Every calculation step of iteration ``t``, in the order the network computes them."""
+        L, slides = self.L, []
+        for k in range(1, L + 1):
+            slides += [self.matmul(t, k), self.curve(t, k), self.activate(t, k)]
+        slides += [self.error(t), self.delta(t, L)]
+        for k in range(L - 1, 0, -1):
+            slides += [self.backprop(t, k), self.delta(t, k)]
+        for k in range(1, L + 1):
+            slides += self.gradient(t, k)
+        for k in range(1, L + 1):
+            slides.append(self.update(t, k))
+            if self.trace.bias:
+                slides.append(self.update(t, k, "b"))
+        return slides
+
+
+def _diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    """Node positions and weighted edges of the network at iteration ``t`` (coordinates in a 0..1000 x 0..560 box)."""
+    layers = trace.layers
+    width, height, pad = 1000, 560, 60
+    xs = [pad + i * (width - 2 * pad) / max(len(layers) - 1, 1) for i in range(len(layers))]
+    shown = [min(n, 10) for n in layers]
+    nodes, edges = [], []
+    pos: dict[tuple[int, int], tuple[float, float]] = {}
+    for i, n in enumerate(shown):
+        gap = (height - 2 * pad) / max(n - 1, 1) if n > 1 else 0
+        top = height / 2 - gap * (n - 1) / 2
+        for j in range(n):
+            pos[i, j] = (round(xs[i], 1), round(top + j * gap, 1))
+            label = names[i][j] if i < len(names) and j < len(names[i]) else ""
+            nodes.append({"x": pos[i, j][0], "y": pos[i, j][1], "layer": i, "label": label,
+                          "role": "input" if i == 0 else ("activation" if i < len(layers) - 1 else "output")})
+    have_weights = all(trace.has(f"W{k}", t) for k in range(1, len(layers)))
+    biggest = max((float(np.abs(trace.get(f"W{k}", t)).max()) for k in range(1, len(layers))), default=1.0) if have_weights else 1.0
+    label_edges = sum(shown[i] * shown[i + 1] for i in range(len(shown) - 1)) <= 24
+    for k in range(1, len(layers)):
+        along = [0.22 + 0.5 * j / max(shown[k] - 1, 1) for j in range(shown[k])]
+        for i in range(shown[k - 1]):
+            for j in range(shown[k]):
+                w = trace.value(f"W{k}", t, i, j) if have_weights else 0.0
+                (x1, y1), (x2, y2) = pos[k - 1, i], pos[k, j]
+                strength = abs(w) / biggest if biggest else 0.0
+                edges.append({
+                    "x1": x1, "y1": y1, "x2": x2, "y2": y2,
+                    "sign": "pos" if w >= 0 else "neg",
+                    "width": round(1 + 7 * strength, 2), "opacity": round(0.25 + 0.75 * strength, 2),
+                    "num": num(trace, f"W{k}", t, i, j, layout.precision) if (have_weights and label_edges) else None,
+                    # labels spread along the edges by target unit, so edges leaving one node don't collide
+                    "lx": round(x1 + (x2 - x1) * along[j], 1), "ly": round(y1 + (y2 - y1) * along[j] - 6, 1),
+                })
+    return {"nodes": nodes, "edges": edges, "width": width, "height": height,
+            "cut": any(n > 10 for n in layers)}
+
+
+def diagnose(trace) -> dict[str, Any]:
+    """How training went: converged, stuck on a plateau, or diverged (with where and why)."""
+    mae = trace.series("mae")
+    if trace.stopped_at is not None:
+        return {"kind": "diverged", "iteration": int(trace.stopped_at),
+                "last_finite": int(max(trace.stopped_at - 1, 0))}
+    final = float(mae[-1])
+    if final > 0.1 and len(mae) >= 20:
+        tail = mae[int(len(mae) * 0.8):]
+        change = float(abs(tail[0] - tail[-1]) / max(tail[0], 1e-12))
+        if change < 0.01:
+            # where the plateau starts: the first iteration after which mae stays within 1% of its final value
+            away = np.nonzero(np.abs(mae - final) > 0.01 * max(final, 1e-12))[0]
+            start = int(away[-1] + 1) if len(away) else 0
+            return {"kind": "stuck", "iteration": start, "final": final}
+    return {"kind": "converged", "final": final}
+
+
+def checkpoints_of(spec, iterations: int, stopped_at: int | None = None) -> list[int]:
+    """The checkpoint iterations: every N (or a list), plus the last iteration."""
+    last = (stopped_at - 1 if stopped_at else iterations - 1)
+    points = list(range(0, iterations, spec)) if isinstance(spec, int) else [t for t in spec if t < iterations]
+    points = sorted({t for t in points if t <= last} | {last})
+    return [t for t in points if t >= 0]
+
+
+def build_story(config, dataset, trace) -> Story:
+    """The pure heart of deckgen: one view-model per slide, in order."""
+    deck = config.deck
+    layers = trace.layers
+    L = len(layers) - 1
+    layout = Layout(precision=deck.precision, max_rows=deck.max_rows, max_cols=deck.max_cols,
+                    example_rows=dataset.rows if dataset.rows and len(dataset.rows) < dataset.n_examples else None,
+                    n_layers=L, trask_names=deck.trask_names,
+                    feature_names=dataset.feature_names, target_names=dataset.target_names)
+    b = _Builder(trace, layout, deck.worked_cells, trace.learning_rate)
+    node_names = (dataset.feature_names,) + tuple(() for _ in layers[1:-1]) + (dataset.target_names,)
+    diag = diagnose(trace)
+    last = trace.last
+    final_t = last - 1 if last >= 1 and trace.has(f"a{L}", last - 1) else last
+    checkpoints = [t for t in checkpoints_of(deck.checkpoints, trace.iterations, trace.stopped_at) if trace.has(f"a{L}", t)]
+    explain = [t for t in deck.explain if t < trace.iterations and trace.has(f"dW{L}", t)]
+    skipped = [t for t in deck.explain if t not in explain]
+    summary = {
+        "layers": " \u2192 ".join(str(n) for n in layers), "activation": trace.activation,
+        "iterations": f"{trace.iterations:,}", "learning_rate": b.eta, "bias": trace.bias,
+        "examples": dataset.n_examples, "n_layers": L, "explain": explain, "skipped": skipped,
+        "complete": trace.complete, "kept": len(trace.kept), "diagnosis": diag,
+        "precision": deck.precision, "final_t": final_t,
+    }
+    slides: list[Slide] = [
+        Slide("slides/title.html", "title", title=config.title, ctx=summary),
+        Slide("slides/dataset.html", "data",
+              matrices=(layout.matrix(trace, "X", 0), layout.matrix(trace, "y", 0)),
+              ctx={"description": dataset.description, "scaling": dataset.scaling,
+                   "examples": dataset.n_examples, "features": len(dataset.feature_names),
+                   "class_names": dataset.class_names or ()}),
+        Slide("slides/network.html", "network", ctx={**summary, "diagram": _diagram(trace, layout, 0, node_names),
+                                                     "sizes": list(layers)}),
+        Slide("slides/weights.html", "weights-0", animate=True,
+              matrices=tuple(layout.matrix(trace, f"W{k}", 0, animate=True) for k in range(1, L + 1))
+              + (tuple(layout.matrix(trace, f"b{k}", 0) for k in range(1, L + 1)) if trace.bias else ()),
+              ctx={"seed": config.training.seed, "explicit": config.network.weights is not None}),
+    ]
+    for t in explain:
+        slides.append(Slide("slides/iteration.html", f"t{t}", ctx={"t": t, "steps": None}))
+        slides += b.iteration(t)
+    for t in checkpoints:
+        slides.append(Slide(
+            "slides/checkpoint.html", f"checkpoint-{t}",
+            matrices=(layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t)),
+            ctx={"t": t, "t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0), "loss": b.n("loss", t, 0, 0),
+                 "diagram": _diagram(trace, layout, t, node_names) if trace.has("W1", t) else None}))
+    slides.append(Slide("slides/curve.html", "curve",
+                        ctx={"figure": MAE_FIGURE, "diagnosis": diag,
+                             "first": b.n("mae", 0, 0, 0), "last": b.n("mae", last, 0, 0), "last_t": f"{last:,}"}))
+    if diag["kind"] != "converged":
+        slides.append(Slide("slides/trouble.html", diag["kind"],
+                            ctx={**diag, "iteration_text": f"{diag['iteration']:,}",
+                                 "learning_rate": b.eta, "hidden": list(layers[1:-1]),
+                                 "seed": config.training.seed, "figure": MAE_FIGURE,
+                                 "mae": b.n("mae", diag.get("last_finite", last), 0, 0)}))
+    slides.append(Slide("slides/predictions.html", "predictions",
+                        matrices=(layout.matrix(trace, "X", final_t), layout.matrix(trace, "y", final_t),
+                                  layout.matrix(trace, f"a{L}", final_t)),
+                        ctx={"t": final_t, "t_text": f"{final_t:,}", "trained": f"{final_t:,}",
+                             "class_names": dataset.class_names or ()}))
+    slides.append(Slide("slides/end.html", "end", ctx=summary))
+    figures = ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag},
+               *b.figures)
+    return Story(title=config.title, slides=tuple(slides), theme=deck.theme, summary=summary, figures=figures)

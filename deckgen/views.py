@@ -1,0 +1,215 @@
+"""Plain view-models for templates, and the one place numbers become text.
+
+Templates only read these: every string is already formatted, every number that
+comes from the trace carries its ``data-trace`` address, and nothing here knows
+HTML beyond class names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MINUS = "\u2212"
+
+#: Colour role of each trace matrix, used by the formulas, matrices and diagram.
+ROLES = {"X": "input", "y": "target", "W": "weight", "b": "bias", "z": "sum", "a": "activation",
+         "e": "error", "d": "delta", "dW": "update", "db": "update", "loss": "error", "mae": "error"}
+
+
+#: One colour per matrix role, shared by the slides' CSS (as variables) and the figures.
+PALETTE = {"input": "#1f6fb2", "target": "#5c5c5c", "weight": "#7b3fa0", "bias": "#a0527b", "sum": "#b8860b",
+           "activation": "#1a8a4a", "error": "#c0392b", "delta": "#d35400", "update": "#00838f",
+           "positive": "#1f6fb2", "negative": "#c0392b"}
+
+
+def fmt(value: float, precision: int) -> str:
+    """Fixed-point text at ``precision`` decimals; tiny non-zero values in scientific form."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return ("" if value > 0 else MINUS) + "\u221e"
+    text = f"{value:.{precision}f}"
+    if float(text) == 0.0:
+        if value == 0.0 or abs(value) < 1e-300:
+            text = f"{0.0:.{precision}f}"
+        else:
+            text = f"{value:.{max(precision - 1, 1)}e}"
+    return text.replace("-", MINUS)
+
+
+def parse_number(text: str) -> float:
+    """The inverse of :func:`fmt`, for checking slides against the trace."""
+    text = text.strip().replace(MINUS, "-").replace("\u221e", "inf")
+    return float(text)
+
+
+def split_name(name: str) -> tuple[str, int | None]:
+    """``'dW2'`` -> ``('dW', 2)``, ``'X'`` -> ``('X', None)``."""
+    stem = name.rstrip("0123456789")
+    return stem, int(name[len(stem):]) if stem != name else None
+
+
+def role(name: str) -> str:
+    return ROLES.get(split_name(name)[0], "other")
+
+
+def tex_label(name: str) -> str:
+    """LaTeX for a trace name: ``d2`` -> ``\\delta_{2}``, ``dW1`` -> ``\\Delta W_{1}``."""
+    stem, k = split_name(name)
+    symbol = {"d": r"\delta", "dW": r"\Delta W", "db": r"\Delta b", "loss": r"\mathrm{loss}",
+              "mae": r"\mathrm{mae}"}.get(stem, stem)
+    if name == "a0":
+        return "X"
+    return f"{symbol}_{{{k}}}" if k is not None else symbol
+
+
+def trask_name(name: str, n_layers: int) -> str | None:
+    """Trask's variable name for a trace name (``W1`` -> ``syn0``, ``d2`` -> ``l2_delta``)."""
+    stem, k = split_name(name)
+    if name in ("X", "a0"):
+        return "l0"
+    if name == "y":
+        return "y"
+    if k is None:
+        return None
+    return {"W": f"syn{k - 1}", "a": f"l{k}", "e": f"l{k}_error", "d": f"l{k}_delta",
+            "z": f"l0.dot(syn{k - 1})" if k == 1 else f"l{k - 1}.dot(syn{k - 1})"}.get(stem)
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number from the trace: its text and its ``NAME@ITERATION:ROW,COL`` address."""
+
+    text: str
+    trace: str
+    cell: str = ""          # slide-local cell key ``NAME:ROW,COL`` for highlighting
+    id: str = ""            # stable id for auto-animate
+
+
+def num(trace, name: str, t: int, row: int, col: int, precision: int, animate: bool = False) -> Num:
+    value = trace.value(name, t, row, col)
+    return Num(text=fmt(value, precision), trace=f"{name}@{t}:{row},{col}", cell=f"{name}:{row},{col}",
+               id=f"{name}-{row}-{col}" if animate else "")
+
+
+@dataclass(frozen=True)
+class MatrixView:
+    name: str                       # trace name
+    label: str                      # LaTeX label, e.g. W_{1}
+    role: str
+    iteration: int
+    shape: str                      # "4 × 3"
+    rows: tuple[tuple[Num | None, ...], ...]   # None marks an ellipsis cell
+    row_labels: tuple[str, ...] = ()
+    col_labels: tuple[str, ...] = ()
+    truncated: bool = False
+    trask: str | None = None
+    caption: str = ""
+    transposed: bool = False
+
+
+def pick(n: int, limit: int, preferred: tuple[int, ...] | None = None) -> list[int | None]:
+    """Indices to show out of ``n`` (at most ``limit``), with ``None`` where rows are skipped."""
+    wanted = list(preferred) if preferred else list(range(n))
+    wanted = [i for i in wanted if 0 <= i < n]
+    if len(wanted) > limit:
+        wanted = wanted[:limit - 1] + [wanted[-1]]
+    out: list[int | None] = []
+    for i in wanted:
+        if out and out[-1] is not None and i != out[-1] + 1:
+            out.append(None)
+        elif not out and i != 0:
+            out.append(None)
+        out.append(i)
+    if out and out[-1] is not None and out[-1] != n - 1:
+        out.append(None)
+    return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a deck shows matrices: precision, size limits and which example rows to show."""
+
+    precision: int = 3
+    max_rows: int = 8
+    max_cols: int = 8
+    example_rows: tuple[int, ...] | None = None   # rows of N-row matrices to show
+    n_layers: int = 2
+    trask_names: bool = False
+    feature_names: tuple[str, ...] = ()
+    target_names: tuple[str, ...] = ()
+
+    def matrix(self, trace, name: str, t: int, *, transposed: bool = False, animate: bool = False,
+               caption: str = "") -> MatrixView:
+        m = trace.get(name, t)
+        n_rows, n_cols = m.shape
+        per_example = name in ("X", "y") or split_name(name)[0] in ("z", "a", "e", "d")
+        row_idx = pick(n_rows, self.max_rows, self.example_rows if per_example else None)
+        col_idx = pick(n_cols, self.max_cols)
+        rows = tuple(
+            tuple(None if (r is None or c is None) else num(trace, name, t, r, c, self.precision, animate)
+                  for c in col_idx)
+            for r in row_idx
+        )
+        col_labels: tuple[str, ...] = ()
+        if name == "X" and len(self.feature_names) == n_cols:
+            col_labels = tuple("\u2026" if c is None else self.feature_names[c] for c in col_idx)
+        elif name == "y" and len(self.target_names) == n_cols:
+            col_labels = tuple("\u2026" if c is None else self.target_names[c] for c in col_idx)
+        row_labels = tuple("\u22ee" if r is None else str(r) for r in row_idx) if per_example else ()
+        label = tex_label(name)
+        if transposed:
+            rows = tuple(zip(*rows))
+            row_labels, col_labels = col_labels, tuple("\u2026" if r is None else str(r) for r in row_idx) if per_example else ()
+            n_rows, n_cols = n_cols, n_rows
+            label += r"^{\top}"
+        return MatrixView(
+            name=name, label=label, role=role(name), iteration=t,
+            shape=f"{n_rows} \u00d7 {n_cols}", rows=rows, row_labels=row_labels, col_labels=col_labels,
+            truncated=None in row_idx or None in col_idx,
+            trask=trask_name(name, self.n_layers) if self.trask_names else None,
+            caption=caption, transposed=transposed,
+        )
+
+    def shown(self, n: int, limit: int, per_example: bool) -> list[int]:
+        """The indices a matrix of ``n`` rows actually shows (no ellipses)."""
+        return [i for i in pick(n, limit, self.example_rows if per_example else None) if i is not None]
+
+
+@dataclass(frozen=True)
+class Token:
+    """One piece of a worked expansion: plain text, or a number from the trace."""
+
+    text: str
+    trace: str = ""
+    kind: str = "text"      # text | num | sup (exponent)
+
+
+@dataclass(frozen=True)
+class Worked:
+    """One worked result cell: which cells to highlight and the expansion to show."""
+
+    target: str                                  # cell key of the result, NAME:ROW,COL
+    rows: tuple[str, ...] = ()                   # NAME:ROW keys of highlighted rows
+    cols: tuple[str, ...] = ()                   # NAME:COL keys of highlighted columns
+    cells: tuple[str, ...] = ()                  # further highlighted cells
+    tokens: tuple[Token, ...] = field(default_factory=tuple)
+    note: str = ""
+
+    @property
+    def highlight(self) -> str:
+        """The ``data-highlight`` value read by the deck script."""
+        parts = [f"row:{r}" for r in self.rows] + [f"col:{c}" for c in self.cols]
+        parts += [f"cell:{c}" for c in self.cells + (self.target,)]
+        return " ".join(parts)
+
+
+def tok(n: Num, wrap: bool = False) -> tuple[Token, ...]:
+    """A trace number as tokens, in parentheses when negative and ``wrap`` is set."""
+    if wrap and n.text.startswith(MINUS):
+        return (Token("("), Token(n.text, n.trace, "num"), Token(")"))
+    return (Token(n.text, n.trace, "num"),)
