@@ -29,6 +29,17 @@ class Slide:
     ctx: dict[str, Any] = field(default_factory=dict)   # further template values, already formatted
     animate: bool = False
 
+    @property
+    def density(self) -> str:
+        """How tightly the slide's matrices must be set: roomy, normal or dense."""
+        cols = sum(len(m.rows[0]) + bool(m.row_labels) for m in self.matrices if m.rows)
+        rows = max((len(m.rows) for m in self.matrices), default=0)
+        if cols > 18 or rows > 7:
+            return "dense"
+        if cols > 12 or rows > 5:
+            return "normal"
+        return "roomy"
+
 
 @dataclass(frozen=True)
 class Story:

@@ -29,15 +29,37 @@
     var shown = slide.querySelectorAll(".worked .fragment.current-fragment");
     return shown.length ? shown[shown.length - 1] : null;
   }
+  /* Shrink a row of matrices that is wider than the slide, and the slide's rows if it is too tall. */
+  function fit(slide) {
+    var rows = slide.querySelectorAll(".row");
+    rows.forEach(function (row) {
+      row.style.zoom = "";
+      if (row.scrollWidth > row.clientWidth + 1) {
+        row.style.zoom = (row.clientWidth / row.scrollWidth).toFixed(3);
+      }
+    });
+    var over = slide.scrollHeight - slide.clientHeight;
+    if (over > 1 && rows.length) {
+      rows.forEach(function (row) {
+        var h = row.getBoundingClientRect().height || 1;
+        var zoom = parseFloat(row.style.zoom || "1");
+        row.style.zoom = Math.max(0.3, zoom * (1 - over / rows.length / h)).toFixed(3);
+      });
+    }
+  }
   function refresh() {
     if (!window.Reveal || !Reveal.getCurrentSlide) return;
     var slide = Reveal.getCurrentSlide();
     if (!slide) return;
+    fit(slide);
     var step = current(slide);
     apply(slide, step ? step.getAttribute("data-highlight") : "");
   }
   document.addEventListener("DOMContentLoaded", function () {
     if (!window.Reveal) return;
+    Reveal.on("ready", function () {
+      Reveal.getSlides().forEach(fit);
+    });
     ["ready", "slidechanged", "fragmentshown", "fragmenthidden"].forEach(function (ev) {
       Reveal.on(ev, function () { setTimeout(refresh, 0); });
     });
