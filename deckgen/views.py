@@ -32,12 +32,12 @@ def fmt(value: float, precision: int) -> str:
         return "NaN"
     if math.isinf(value):
         return ("" if value > 0 else MINUS) + "\u221e"
-    text = f"{value:.{precision}f}"
-    if float(text) == 0.0:
-        if value == 0.0 or abs(value) < 1e-300:
-            text = f"{0.0:.{precision}f}"
-        else:
-            text = f"{value:.{max(precision - 1, 1)}e}"
+    if value != 0.0 and abs(value) < 0.5 * 10.0 ** -precision:
+        text = f"{value:.{min(max(precision - 1, 1), 3)}e}"   # would round to zero: keep its size visible
+    else:
+        text = f"{value:.{precision}f}"
+        if float(text) == 0.0:
+            text = text.lstrip("-")                           # no "-0.000"
     return text.replace("-", MINUS)
 
 

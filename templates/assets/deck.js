@@ -29,21 +29,34 @@
     var shown = slide.querySelectorAll(".worked .fragment.current-fragment");
     return shown.length ? shown[shown.length - 1] : null;
   }
-  /* Shrink a row of matrices that is wider than the slide, and the slide's rows if it is too tall. */
+  /* Shrink rows of matrices that are wider than the slide, then all rows if the slide is too tall.
+   * Rows are laid out at their natural (max-content) width, so one measurement gives the factor. */
   function fit(slide) {
-    var rows = slide.querySelectorAll(".row");
+    var rows = Array.prototype.slice.call(slide.querySelectorAll(".row"));
+    if (!rows.length) return;
+    rows.forEach(function (row) { row.style.zoom = ""; });
+    var box = slide.getBoundingClientRect();
+    if (!box.width || !slide.offsetWidth) return;
+    var scale = box.width / slide.offsetWidth;
+    var style = getComputedStyle(slide);
+    var left = box.left + parseFloat(style.paddingLeft) * scale;
+    var right = box.right - parseFloat(style.paddingRight) * scale;
     rows.forEach(function (row) {
-      row.style.zoom = "";
-      if (row.scrollWidth > row.clientWidth + 1) {
-        row.style.zoom = (row.clientWidth / row.scrollWidth).toFixed(3);
-      }
+      var r = row.getBoundingClientRect();
+      var room = right - Math.max(r.left, left);
+      if (r.width > room) row.style.zoom = (room / r.width).toFixed(3);
     });
-    var over = slide.scrollHeight - slide.clientHeight;
-    if (over > 1 && rows.length) {
+    var limit = box.bottom - parseFloat(style.paddingBottom) * scale;
+    var bottom = 0, height = 0;
+    Array.prototype.forEach.call(slide.children, function (child) {
+      if (child.tagName === "ASIDE") return;
+      bottom = Math.max(bottom, child.getBoundingClientRect().bottom);
+    });
+    rows.forEach(function (row) { height += row.getBoundingClientRect().height; });
+    if (bottom > limit && height > 0) {
+      var factor = Math.max(0.3, 1 - (bottom - limit) / height);
       rows.forEach(function (row) {
-        var h = row.getBoundingClientRect().height || 1;
-        var zoom = parseFloat(row.style.zoom || "1");
-        row.style.zoom = Math.max(0.3, zoom * (1 - over / rows.length / h)).toFixed(3);
+        row.style.zoom = (parseFloat(row.style.zoom || "1") * factor).toFixed(3);
       });
     }
   }
@@ -55,13 +68,11 @@
     var step = current(slide);
     apply(slide, step ? step.getAttribute("data-highlight") : "");
   }
-  document.addEventListener("DOMContentLoaded", function () {
-    if (!window.Reveal) return;
-    Reveal.on("ready", function () {
-      Reveal.getSlides().forEach(fit);
-    });
-    ["ready", "slidechanged", "fragmentshown", "fragmenthidden"].forEach(function (ev) {
-      Reveal.on(ev, function () { setTimeout(refresh, 0); });
-    });
+  if (!window.Reveal) return;
+  Reveal.on("ready", function () {
+    Reveal.getSlides().forEach(fit);
+  });
+  ["ready", "slidechanged", "fragmentshown", "fragmenthidden", "resize"].forEach(function (ev) {
+    Reveal.on(ev, function () { setTimeout(refresh, 0); });
   });
 })();

@@ -1,0 +1,59 @@
+"""Shared helpers for tests that build decks: small configs and HTML parsing."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+from deckgen.build import build
+from deckgen.config import load_config
+
+
+def build_deck(out: Path, config: str | Path | None = None, *overrides: str):
+    """Build a deck (the built-in talk by default) into ``out`` and return (config, result)."""
+    cfg = load_config(config, list(overrides))
+    return cfg, build(cfg, out)
+
+
+class TraceCells(HTMLParser):
+    """Collects ``(data-trace, text)`` for every element carrying ``data-trace``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[tuple[str, str]] = []
+        self._open: list[list] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for entry in self._open:
+            entry[2] += 1
+        if "data-trace" in attrs:
+            self._open.append([attrs["data-trace"], "", 1])
+
+    def handle_endtag(self, tag):
+        finished = []
+        for entry in self._open:
+            entry[2] -= 1
+            if entry[2] == 0:
+                finished.append(entry)
+        for entry in finished:
+            self._open.remove(entry)
+            self.cells.append((entry[0], entry[1]))
+
+    def handle_data(self, data):
+        for entry in self._open:
+            entry[1] += data
+
+
+def trace_cells(html: str) -> list[tuple[str, str]]:
+    parser = TraceCells()
+    parser.feed(html)
+    return parser.cells
+
+
+def parse_address(address: str) -> tuple[str, int, int, int]:
+    """``"W1@0:2,3"`` -> ``("W1", 0, 2, 3)``."""
+    name, rest = address.split("@")
+    t, cell = rest.split(":")
+    row, col = cell.split(",")
+    return name, int(t), int(row), int(col)

@@ -1,0 +1,116 @@
+"""The built-in talk in a real browser: it starts offline, every slide and fragment is reachable,
+nothing leaves the deck folder or the slide, and screenshots are left for a person to look at."""
+
+from __future__ import annotations
+
+import pytest
+
+from deckgen.config import load_config
+from deckgen.build import build
+
+pytestmark = pytest.mark.browser
+
+# Boxes of everything visible on the current slide that stick out of the slide area.
+OVERFLOW_JS = """
+() => {
+  const frame = document.querySelector('.reveal .slides').getBoundingClientRect();
+  const slide = Reveal.getCurrentSlide();
+  const out = [];
+  for (const el of slide.querySelectorAll('*')) {
+    if (el.closest('aside.notes')) continue;
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const tol = 1.5;
+    if (r.left < frame.left - tol || r.top < frame.top - tol || r.right > frame.right + tol || r.bottom > frame.bottom + tol) {
+      out.push(`${el.tagName.toLowerCase()}.${el.className && el.className.baseVal !== undefined ? el.className.baseVal : el.className} ` +
+               `[${Math.round(r.left)},${Math.round(r.top)},${Math.round(r.right)},${Math.round(r.bottom)}] ` +
+               `outside [${Math.round(frame.left)},${Math.round(frame.top)},${Math.round(frame.right)},${Math.round(frame.bottom)}]`);
+    }
+  }
+  return out;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser") / "trask"
+    build(load_config(None, ["training.iterations=2000", "deck.checkpoints=500"]), out)
+    return out
+
+
+def open_deck(page, folder):
+    page.goto((folder / "index.html").as_uri())
+    page.wait_for_function("window.Reveal && Reveal.isReady()")
+
+
+def walk(page):
+    """Yield (indices, label) at every slide and fragment step, from the first to the last."""
+    page.evaluate("Reveal.slide(0, 0, -1)")
+    seen = set()
+    while True:
+        state = page.evaluate("[Reveal.getIndices().h, Reveal.getIndices().f ?? -1, Reveal.getCurrentSlide().id]")
+        key = (state[0], state[1])
+        assert key not in seen, f"stuck at {state}"
+        seen.add(key)
+        yield state
+        if page.evaluate("Reveal.isLastSlide() && !Reveal.availableFragments().next"):
+            return
+        page.evaluate("Reveal.next()")
+        page.wait_for_timeout(10)
+
+
+def test_deck_opens_offline_and_steps_to_the_end(page, deck):
+    open_deck(page, deck)
+    total = page.evaluate("Reveal.getTotalSlides()")
+    assert total > 20
+    steps = list(walk(page))
+    slides = {s[0] for s in steps}
+    assert slides == set(range(total))
+    assert len(steps) > total  # fragments were stepped through too
+    assert page.console_errors == []
+    outside = [u for u in page.requests if not u.startswith(deck.as_uri() + "/") and not u.startswith("data:")]
+    assert outside == [], outside
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_no_slide_content_leaves_the_slide(browser, deck, size):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    try:
+        open_deck(page, deck)
+        page.wait_for_timeout(100)
+        problems = []
+        for h, f, slide_id in walk(page):
+            bad = page.evaluate(OVERFLOW_JS)
+            problems += [f"slide {h} ({slide_id}) fragment {f}: {b}" for b in bad[:3]]
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_worked_step_highlights_its_cells(page, deck):
+    open_deck(page, deck)
+    page.evaluate("Reveal.slide(Reveal.getSlides().findIndex(s => s.id === 't0-z1'), 0, -1)")
+    page.evaluate("Reveal.nextFragment()")
+    page.wait_for_timeout(50)
+    marked = page.evaluate("""() => [...Reveal.getCurrentSlide().querySelectorAll('td.hl-cell, td.hl-line')]
+        .map(td => td.dataset.cell + (td.classList.contains('hl-cell') ? '!' : ''))""")
+    assert "z1:0,0!" in marked
+    assert {"X:0,0", "X:0,1", "X:0,2", "W1:0,0", "W1:1,0", "W1:2,0"} <= set(marked)
+
+
+def test_screenshots_for_a_person(page, deck, artifacts_dir):
+    open_deck(page, deck)
+    for slide_id, fragments, name in [("t0-z1", 2, "matrix-product"), ("t0-f1", 0, "activation"),
+                                      ("t0-a1", 1, "activation-step"), ("curve", 0, "error-curve"),
+                                      ("network", 0, "network")]:
+        page.evaluate(f"Reveal.slide(Reveal.getSlides().findIndex(s => s.id === '{slide_id}'), 0, -1)")
+        for _ in range(fragments):
+            page.evaluate("Reveal.nextFragment()")
+        page.wait_for_timeout(900)  # let the slide transition finish
+        path = artifacts_dir / f"{name}.png"
+        page.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000

@@ -1,0 +1,106 @@
+"""The slide view-models, without rendering: which slides, which cells are worked, truncation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deckgen.config import load_config
+from deckgen.data import load_dataset, resolve_layers
+from deckgen.build import train_for
+from deckgen.story import build_story, checkpoints_of, diagnose
+from deckgen.views import MINUS, Layout, fmt, pick
+
+
+def story_for(*overrides):
+    cfg = load_config(None, ["training.iterations=30", "deck.checkpoints=10", *overrides])
+    data = load_dataset(cfg)
+    trace = train_for(cfg, data, resolve_layers(cfg, data))
+    return build_story(cfg, data, trace), trace
+
+
+def test_fmt_fixed_point_with_true_minus():
+    assert fmt(-0.2060, 3) == f"{MINUS}0.206"
+    assert fmt(0.5, 0) in ("0", "1")
+    assert fmt(-0.0004, 3) == f"{MINUS}4.00e{MINUS}04"
+    assert fmt(0.0, 3) == "0.000"
+    assert fmt(-0.0, 3) == "0.000"
+    assert fmt(1.5e-05, 3) == f"1.50e{MINUS}05"
+    assert fmt(float("nan"), 3) == "NaN"
+
+
+def test_pick_keeps_first_and_last_with_an_ellipsis():
+    assert pick(4, 8) == [0, 1, 2, 3]
+    assert pick(150, 5) == [0, 1, 2, 3, None, 149]
+    assert pick(10, 8, (2, 5)) == [None, 2, None, 5, None]
+
+
+def test_small_products_work_every_cell():
+    story, _ = story_for()
+    z1 = next(s for s in story.slides if s.id == "t0-z1")
+    assert len(z1.worked) == 16 == z1.worked_total
+    first = z1.worked[0]
+    assert first.target == "z1:0,0" and first.rows == ("X:0",) and first.cols == ("W1:0",)
+    assert [t.trace for t in first.tokens if t.trace][-1] == "z1@0:0,0"
+
+
+def test_large_products_work_a_subset_and_say_so():
+    story, _ = story_for("network.layers=[3,12,1]", "deck.worked_cells=5", "deck.max_cols=6")
+    z1 = next(s for s in story.slides if s.id == "t0-z1")
+    assert len(z1.worked) == 5 and z1.worked_total == 48
+    W1 = z1.matrices[1]
+    assert W1.truncated and W1.shape == "3 \u00d7 12"
+    assert len(W1.rows[0]) == 7 and W1.rows[0][5] is None  # 5 columns, an ellipsis, the last column
+    shown = {c.cell for row in z1.matrices[2].rows for c in row if c}
+    assert all(w.target in shown for w in z1.worked), "a worked cell must be visible to be highlighted"
+
+
+def test_transposed_operands_keep_trace_coordinates():
+    story, trace = story_for()
+    dW1 = next(s for s in story.slides if s.id == "t0-dW1")
+    Xt = dW1.matrices[0]
+    assert Xt.transposed and Xt.shape == "3 \u00d7 4"
+    assert Xt.rows[0][1].trace == "X@0:1,0"
+
+
+def test_step_order_for_two_hidden_layers():
+    story, _ = story_for("network.layers=[3,4,3,1]")
+    ids = [s.id[3:] for s in story.slides if s.id.startswith("t0-")]
+    assert ids == ["z1", "f1", "a1", "z2", "f2", "a2", "z3", "f3", "a3", "e3", "d3", "e2", "d2", "e1", "d1",
+                   "dW1", "dW2", "dW3", "update-W1", "update-W2", "update-W3"]
+
+
+def test_biases_add_their_own_steps():
+    story, _ = story_for("network.bias=true")
+    ids = [s.id[3:] for s in story.slides if s.id.startswith("t0-")]
+    assert "db1" in ids and "update-b2" in ids
+    z1 = next(s for s in story.slides if s.id == "t0-z1")
+    assert any(t.trace.startswith("b1@0") for t in z1.worked[0].tokens)
+
+
+def test_trask_names_label_the_matrices():
+    story, _ = story_for("deck.trask_names=true")
+    z1 = next(s for s in story.slides if s.id == "t0-dW2")
+    assert [m.trask for m in z1.matrices] == ["l1", "l2_delta", None]
+
+
+def test_checkpoints_include_the_last_iteration():
+    assert checkpoints_of(10000, 60000) == [0, 10000, 20000, 30000, 40000, 50000, 59999]
+    assert checkpoints_of([5, 500], 100) == [5, 99]
+
+
+def test_diagnose_stuck_and_diverged():
+    _, trace = story_for()
+    assert diagnose(trace)["kind"] == "converged" or diagnose(trace)["kind"] == "stuck"
+    story, trace = story_for("training.learning_rate=1e6", "network.activation=relu")
+    if trace.stopped_at is not None:
+        assert any(s.id == "diverged" for s in story.slides)
+
+
+def test_story_numbers_are_preformatted_strings():
+    story, _ = story_for()
+    for slide in story.slides:
+        for m in slide.matrices:
+            for row in m.rows:
+                for cell in row:
+                    assert cell is None or isinstance(cell.text, str)
