@@ -1,0 +1,37 @@
+"""The README stays true: its commands are the ones CI runs, and it documents every config key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from deckgen.cli import cli
+from deckgen.config import FIELDS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_test_command_is_what_ci_runs():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    command = re.search(r"^\s*#\s+(python3 -m venv .*pytest.*)$", ci, re.M).group(1).strip()
+    assert command in README
+    assert command in ci.replace("|| status=$?", "").split("\n#")[-1] or command in ci
+
+
+def test_readme_documents_every_config_key():
+    for key in FIELDS:
+        if key in ("data.inputs", "data.targets"):
+            assert "`data.inputs` / `data.targets`" in README
+            continue
+        assert f"| `{key}` |" in README, f"{key} missing from the README's config reference"
+
+
+def test_every_command_has_help_with_an_example():
+    runner = CliRunner()
+    for name, command in cli.commands.items():
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Example:" in result.output, f"`deckgen {name} --help` has no example"
