@@ -387,8 +387,10 @@ def build_story(config, dataset, trace) -> Story:
         slides += b.iteration(t)
     for t in checkpoints:
         slides.append(Slide(
-            "slides/checkpoint.html", f"checkpoint-{t}",
-            matrices=(layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t)),
+            "slides/checkpoint.html", f"checkpoint-{t}", animate=True,
+            # the weights carry stable ids, so reveal's auto-animate morphs them from checkpoint to checkpoint
+            matrices=(layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t),
+                      *(layout.matrix(trace, f"W{k}", t, animate=True) for k in range(1, L + 1) if trace.has(f"W{k}", t))),
             ctx={"t": t, "t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0), "loss": b.n("loss", t, 0, 0),
                  "diagram": _diagram(trace, layout, t, node_names) if trace.has("W1", t) else None}))
     slides.append(Slide("slides/curve.html", "curve",
@@ -406,6 +408,6 @@ def build_story(config, dataset, trace) -> Story:
                         ctx={"t": final_t, "t_text": f"{final_t:,}", "trained": f"{final_t:,}",
                              "class_names": dataset.class_names or ()}))
     slides.append(Slide("slides/end.html", "end", ctx=summary))
-    figures = ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag},
-               *b.figures)
+    figures = tuple({**spec, "theme": deck.theme} for spec in
+                    ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures))
     return Story(title=config.title, slides=tuple(slides), theme=deck.theme, summary=summary, figures=figures)

@@ -8,6 +8,7 @@ HTML beyond class names.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,39 @@ ROLES = {"X": "input", "y": "target", "W": "weight", "b": "bias", "z": "sum", "a
 PALETTE = {"input": "#1f6fb2", "target": "#5c5c5c", "weight": "#7b3fa0", "bias": "#a0527b", "sum": "#b8860b",
            "activation": "#1a8a4a", "error": "#c0392b", "delta": "#d35400", "update": "#00838f",
            "positive": "#1f6fb2", "negative": "#c0392b"}
+
+
+#: Lighter colours of the same roles for dark themes, to keep the contrast high.
+PALETTE_DARK = {"input": "#6cb4ff", "target": "#d0d0d0", "weight": "#d59cff", "bias": "#f49ac9", "sum": "#ffd54f",
+                "activation": "#69e08f", "error": "#ff7b6b", "delta": "#ffab5c", "update": "#4fe0ea",
+                "positive": "#6cb4ff", "negative": "#ff7b6b"}
+DARK_THEMES = ("black", "black-contrast", "blood", "dracula", "league", "moon", "night")
+
+
+def palette(theme: str) -> dict[str, str]:
+    return PALETTE_DARK if theme in DARK_THEMES else PALETTE
+
+
+_TEX_ROLES = [
+    (re.compile(r"\\Delta (?:W|b)_\{\d+\}"), "update"),
+    (re.compile(r"\\delta_\{\d+\}"), "delta"),
+    (re.compile(r"(?<![\\\w])W_\{\d+\}"), "weight"),
+    (re.compile(r"(?<![\\\w])b_\{\d+\}"), "bias"),
+    (re.compile(r"(?<![\\\w])z_\{\d+\}"), "sum"),
+    (re.compile(r"(?<![\\\w])a_\{\d+\}"), "activation"),
+    (re.compile(r"(?<![\\\w])e_\{\d+\}"), "error"),
+    (re.compile(r"(?<![\\\w{])X(?![\w])"), "input"),
+    (re.compile(r"(?<![\\\w{])y(?![\w])"), "target"),
+]
+_TEX_TOKEN = re.compile("|".join(f"(?P<r{i}>{rx.pattern})" for i, (rx, _) in enumerate(_TEX_ROLES)))
+
+
+def colour_tex(tex: str) -> str:
+    """Mark every matrix symbol in a formula with its role (``\\color{weight}{W_{1}}``), in one pass."""
+    def mark(m: re.Match) -> str:
+        role_name = _TEX_ROLES[int(m.lastgroup[1:])][1]
+        return f"{{\\color{{{role_name}}}{{{m.group(0)}}}}}"
+    return _TEX_TOKEN.sub(mark, tex)
 
 
 def fmt(value: float, precision: int) -> str:
@@ -187,6 +221,7 @@ class Token:
     text: str
     trace: str = ""
     kind: str = "text"      # text | num | sup (exponent)
+    role: str = ""          # colour role of a trace number
 
 
 @dataclass(frozen=True)
@@ -210,6 +245,7 @@ class Worked:
 
 def tok(n: Num, wrap: bool = False) -> tuple[Token, ...]:
     """A trace number as tokens, in parentheses when negative and ``wrap`` is set."""
+    number = Token(n.text, n.trace, "num", role(n.trace.partition("@")[0]))
     if wrap and n.text.startswith(MINUS):
-        return (Token("("), Token(n.text, n.trace, "num"), Token(")"))
-    return (Token(n.text, n.trace, "num"),)
+        return (Token("("), number, Token(")"))
+    return (number,)

@@ -6,6 +6,7 @@ MathML, Markdown to HTML). One environment per build, no module-level state.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,9 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from ..resources import templates_dir
+from ..views import colour_tex, palette
+
+_ROLE_COLOUR = re.compile(r'mathcolor="([a-z]+)"')
 
 
 def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environment:
@@ -32,7 +36,8 @@ def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environme
 
     @lru_cache(maxsize=4096)
     def mathml(tex: str, display: str) -> str:
-        return convert(tex, display=display)
+        # roles become classes, so each theme's CSS colours them (see deck.css .tex-*)
+        return _ROLE_COLOUR.sub(r'class="tex-\1"', convert(colour_tex(tex), display=display))
 
     def math(tex: str) -> Markup:
         """Inline LaTeX -> MathML (drawn natively by the browser)."""
@@ -54,7 +59,5 @@ def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environme
 
 def render_story(env: Environment, story, *, reveal_version: str, theme_css: str) -> str:
     """The deck's ``index.html`` text."""
-    from ..views import PALETTE
-
     return env.get_template("deck.html").render(story=story, reveal_version=reveal_version, theme_css=theme_css,
-                                                palette=PALETTE)
+                                                palette=palette(story.theme))

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
-from ..views import PALETTE
+from ..views import DARK_THEMES, palette
 
 _RC = {"svg.hashsalt": "deckgen", "svg.fonttype": "path", "font.size": 13, "axes.spines.top": False,
        "axes.spines.right": False, "path.simplify": True, "path.simplify_threshold": 0.2}
@@ -25,6 +25,14 @@ _FUNCTIONS = {
 }
 
 
+def _style(theme: str) -> tuple[dict, dict[str, str]]:
+    """rc settings and colours for a theme: dark text on light themes, light text on dark ones."""
+    fg = "#e8e8e8" if theme in DARK_THEMES else "#222222"
+    rc = dict(_RC, **{"text.color": fg, "axes.labelcolor": fg, "xtick.color": fg, "ytick.color": fg,
+                      "axes.edgecolor": fg, "legend.labelcolor": fg})
+    return rc, palette(theme)
+
+
 def _save(fig: Figure, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasSVG(fig)
@@ -32,23 +40,24 @@ def _save(fig: Figure, path: Path) -> None:
                 transparent=True)
 
 
-def mae_curve(trace, spec: dict, path: Path) -> None:
+def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
     """Mean absolute error over every iteration, log scale, checkpoints marked."""
     mae = np.asarray(trace.series("mae"), dtype=float)
     t = np.arange(len(mae))
     finite = np.isfinite(mae) & (mae > 0)
-    with matplotlib.rc_context(_RC):
+    rc, colours = _style(theme)
+    with matplotlib.rc_context(rc):
         fig = Figure(figsize=(10, 4.6))
         ax = fig.add_subplot()
-        ax.plot(t[finite], mae[finite], color=PALETTE["error"], linewidth=2)
+        ax.plot(t[finite], mae[finite], color=colours["error"], linewidth=2)
         points = [c for c in spec.get("checkpoints", ()) if c < len(mae) and finite[c]]
         if points:
-            ax.plot(points, mae[points], "o", color=PALETTE["input"], markersize=6, label="checkpoints")
+            ax.plot(points, mae[points], "o", color=colours["input"], markersize=6, label="checkpoints")
         diag = spec.get("diagnosis", {})
         if diag.get("kind") == "stuck":
-            ax.axvspan(diag["iteration"], len(mae) - 1, color=PALETTE["delta"], alpha=0.12, label="plateau")
+            ax.axvspan(diag["iteration"], len(mae) - 1, color=colours["delta"], alpha=0.12, label="plateau")
         elif diag.get("kind") == "diverged":
-            ax.axvline(diag["iteration"], color=PALETTE["error"], linestyle="--", label="training diverged")
+            ax.axvline(diag["iteration"], color=colours["error"], linestyle="--", label="training diverged")
         ax.set_yscale("log")
         ax.set_xlabel("iteration")
         ax.set_ylabel("mean absolute error")
@@ -59,20 +68,21 @@ def mae_curve(trace, spec: dict, path: Path) -> None:
         _save(fig, path)
 
 
-def activation_curve(trace, spec: dict, path: Path) -> None:
+def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
     """The activation function with this iteration's weighted sums marked on it."""
     f = _FUNCTIONS[spec["activation"]]
     z = np.asarray(trace.get(spec["name"], spec["t"]), dtype=float).ravel()
     z = z[np.isfinite(z)]
     reach = max(6.0, float(np.abs(z).max()) * 1.15 if z.size else 6.0)
     xs = np.linspace(-reach, reach, 400)
-    with matplotlib.rc_context(_RC):
+    rc, colours = _style(theme)
+    with matplotlib.rc_context(rc):
         fig = Figure(figsize=(8, 4.2))
         ax = fig.add_subplot()
         ax.axhline(0, color="#999", linewidth=0.8)
         ax.axvline(0, color="#999", linewidth=0.8)
-        ax.plot(xs, f(xs), color=PALETTE["activation"], linewidth=2.5)
-        ax.plot(z, f(z), "o", color=PALETTE["sum"], markersize=8, markeredgecolor="white", zorder=3)
+        ax.plot(xs, f(xs), color=colours["activation"], linewidth=2.5)
+        ax.plot(z, f(z), "o", color=colours["sum"], markersize=8, markeredgecolor="white", zorder=3)
         ax.set_xlabel("z (weighted sum)")
         ax.set_ylabel(f"{spec['activation']}(z)")
         ax.grid(True, alpha=0.3)
@@ -87,6 +97,6 @@ def draw_figures(trace, specs, out: Path) -> list[Path]:
     written = []
     for spec in specs:
         target = out / spec["path"]
-        DRAW[spec["kind"]](trace, spec, target)
+        DRAW[spec["kind"]](trace, spec, target, spec.get("theme", "white"))
         written.append(target)
     return written
