@@ -100,12 +100,10 @@ def build(config, out, overrides, templates, force, strict, quiet) -> None:
         total = sum(result.timings.values())
         click.echo(f"Built {result.slides} slides in {total:.1f}s ({stages})")
         click.echo(f"  {result.out / 'index.html'}")
-    if diag.get("kind") == "diverged":
-        click.echo(f"deckgen: warning: training diverged at iteration {diag['iteration']:,} (non-finite values); "
-                   "the deck shows where — try a smaller training.learning_rate", err=True)
-    elif diag.get("kind") == "stuck":
-        click.echo(f"deckgen: warning: training got stuck: mean absolute error stays at {diag['final']:.3f} "
-                   f"from iteration {diag['iteration']:,} — the deck explains the usual causes", err=True)
+    if diag.get("kind") in ("diverged", "stuck"):
+        hint = ("try a smaller training.learning_rate" if diag["kind"] == "diverged"
+                else "the deck explains the usual causes")
+        click.echo(f"deckgen: warning: {diag['message']} — {hint}", err=True)
     if strict and diag.get("kind") != "converged":
         sys.exit(3)
 
