@@ -1,0 +1,338 @@
+"""The record of a training run: named matrices per iteration, and how each was made.
+
+A :class:`Trace` is read-only. ``get(name, t)`` returns the matrix called
+``name`` at iteration ``t`` (see DESIGN.md, "Trace names"); ``op(name)`` and
+``formula(name)`` say which operation made it and from which matrices, so a
+reader (or a test) can recompute any number from the ones it came from.
+
+On disk a trace is two files in one folder: ``trace.npz`` (one ``.npy`` per
+name, stacked over the kept iterations) and ``trace.json`` (a manifest people
+can read). Saving the same trace twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from deckgen import __version__
+
+FORMAT = 1
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_SCALARS = ("loss", "mae")
+_INPUTS = ("X", "y")
+
+
+class MissingMatrix(KeyError):
+    """``Trace.get`` was asked for a matrix the trace does not hold."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def pipeline(layers: Sequence[int], bias: bool) -> list[str]:
+    """Every name a run of this network records, in the order the computation makes them.
+
+    Inputs, parameters, forward pass, error and loss, deltas from the output back,
+    then the updates (last layer first, as Trask applies them).
+    """
+    L = len(layers) - 1
+    back = range(L, 0, -1)
+    names = list(_INPUTS)
+    for k in range(1, L + 1):
+        names += [f"W{k}", f"b{k}"] if bias else [f"W{k}"]
+    for k in range(1, L + 1):
+        names += [f"z{k}", f"a{k}"]
+    names += [f"e{L}", *_SCALARS]
+    for k in back:
+        names += [f"d{k}"] if k == L else [f"e{k}", f"d{k}"]
+    for k in back:
+        names += [f"dW{k}", f"db{k}"] if bias else [f"dW{k}"]
+    return names
+
+
+#: Ops of the backward pass and updates: they exist only for iterations that train (t < T).
+BACKWARD_OPS = frozenset({"mul_deriv", "matmul_T", "scaled_outer", "scaled_colsum"})
+
+
+_ACT_TEX = {"sigmoid": r"\sigma({z})", "tanh": r"\tanh({z})", "relu": r"\max(0, {z})"}
+_DERIV_TEX = {
+    "sigmoid": r"{a} \odot (1 - {a})",
+    "tanh": r"(1 - {a}^{{2}})",
+    "relu": r"[{a} > 0]",
+}
+
+
+def describe(layers: Sequence[int], activation: str, bias: bool) -> dict[str, tuple[str, tuple[str, ...], str]]:
+    """For every name: ``(op, operands, LaTeX formula)``.
+
+    Ops: ``input``; ``update`` (``W@t = W@t-1 + dW@t-1``); ``matmul`` /
+    ``matmul_add`` (``a . W (+ b)``); ``sigmoid`` / ``tanh`` / ``relu``;
+    ``sub`` (``y - a``); ``half_sum_sq``; ``mean_abs``; ``mul_deriv``
+    (``e * f'(a)``, ``f`` being the op that made ``a``); ``matmul_T``
+    (``d . W^T``); ``scaled_outer`` (``eta * a^T . d``); ``scaled_colsum``
+    (``eta * column sums of d``).
+    """
+    L = len(layers) - 1
+    acts = [activation] * (L - 1) + ["sigmoid"]
+
+    def A(k: int) -> str:  # name of a{k}, with a0 = X
+        return "X" if k == 0 else f"a{k}"
+
+    def tex(name: str) -> str:  # symbol of a name inside a formula
+        return name if name in _INPUTS else f"{name[0]}_{{{name[1:]}}}"
+
+    out: dict[str, tuple[str, tuple[str, ...], str]] = {
+        "X": ("input", (), "X"),
+        "y": ("input", (), "y"),
+    }
+    for k in range(1, L + 1):
+        out[f"W{k}"] = ("update", (f"W{k}", f"dW{k}"), rf"W_{{{k}}} \leftarrow W_{{{k}}} + \Delta W_{{{k}}}")
+        out[f"b{k}"] = ("update", (f"b{k}", f"db{k}"), rf"b_{{{k}}} \leftarrow b_{{{k}}} + \Delta b_{{{k}}}")
+        prod = rf"{tex(A(k - 1))} \cdot W_{{{k}}}"
+        if bias:
+            out[f"z{k}"] = ("matmul_add", (A(k - 1), f"W{k}", f"b{k}"), rf"z_{{{k}}} = {prod} + b_{{{k}}}")
+        else:
+            out[f"z{k}"] = ("matmul", (A(k - 1), f"W{k}"), rf"z_{{{k}}} = {prod}")
+        out[f"a{k}"] = (acts[k - 1], (f"z{k}",), rf"a_{{{k}}} = " + _ACT_TEX[acts[k - 1]].format(z=f"z_{{{k}}}"))
+        if k == L:
+            out[f"e{k}"] = ("sub", ("y", f"a{k}"), rf"e_{{{k}}} = y - a_{{{k}}}")
+        else:
+            out[f"e{k}"] = ("matmul_T", (f"d{k + 1}", f"W{k + 1}"), rf"e_{{{k}}} = \delta_{{{k + 1}}} \cdot W_{{{k + 1}}}^{{\top}}")
+        deriv = _DERIV_TEX[acts[k - 1]].format(a=f"a_{{{k}}}")
+        out[f"d{k}"] = ("mul_deriv", (f"e{k}", f"a{k}"), rf"\delta_{{{k}}} = e_{{{k}}} \odot {deriv}")
+        out[f"dW{k}"] = (
+            "scaled_outer",
+            (A(k - 1), f"d{k}"),
+            rf"\Delta W_{{{k}}} = \eta \, {tex(A(k - 1))}^{{\top}} \cdot \delta_{{{k}}}",
+        )
+        out[f"db{k}"] = ("scaled_colsum", (f"d{k}",), rf"\Delta b_{{{k}}} = \eta \sum_{{n}} \delta_{{{k}}}")
+    out["loss"] = ("half_sum_sq", (f"e{L}",), rf"\mathcal{{L}} = \frac{{1}}{{2}} \sum e_{{{L}}}^{{2}}")
+    out["mae"] = ("mean_abs", (f"e{L}",), rf"\mathrm{{MAE}} = \frac{{1}}{{N}} \sum \left| e_{{{L}}} \right|")
+    return {name: out[name] for name in pipeline(layers, bias)}
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Trace:
+    """Named matrices of one training run (see DESIGN.md, "Trace names").
+
+    ``stacks[name][i]`` is ``name`` at iteration ``kept[i]``; a name that does
+    not exist at the later kept iterations (deltas at ``T``, whatever went
+    non-finite at ``stopped_at``) simply has a shorter stack. ``series`` holds
+    ``loss`` and ``mae`` for every iteration ``0..last``.
+    """
+
+    layers: tuple[int, ...]
+    activation: str
+    bias: bool
+    learning_rate: float
+    iterations: int
+    stopped_at: int | None
+    kept: tuple[int, ...]
+    complete: bool
+    inputs: Mapping[str, np.ndarray] = field(repr=False)
+    stacks: Mapping[str, np.ndarray] = field(repr=False)
+    scalars: Mapping[str, np.ndarray] = field(repr=False)
+    _ops: Mapping[str, tuple[str, tuple[str, ...], str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ops", describe(self.layers, self.activation, self.bias))
+        for attr in ("inputs", "stacks", "scalars"):
+            arrays = dict(getattr(self, attr))
+            for array in arrays.values():
+                array.flags.writeable = False
+            object.__setattr__(self, attr, MappingProxyType(arrays))
+        missing = set(self._ops) - set(self.stacks) - set(_INPUTS) - set(_SCALARS)
+        if missing:
+            raise ValueError(f"trace has no stack for {sorted(missing)}")
+
+    # -- what is there -------------------------------------------------------------
+
+    @property
+    def last(self) -> int:
+        """The last iteration with a complete forward pass (``T``, or before the stop)."""
+        return len(self.scalars["loss"]) - 1
+
+    @property
+    def end(self) -> int:
+        """The last iteration the run reached: ``stopped_at``, else ``iterations``."""
+        return self.iterations if self.stopped_at is None else self.stopped_at
+
+    def names(self) -> list[str]:
+        """Recorded matrix names, in pipeline order."""
+        return list(self._ops)
+
+    def shape(self, name: str) -> tuple[int, int]:
+        """The (rows, cols) of ``name``."""
+        self._known(name)
+        if name in _SCALARS:
+            return (1, 1)
+        array = self.inputs[name] if name in _INPUTS else self.stacks[name]
+        return tuple(array.shape[-2:])  # type: ignore[return-value]
+
+    def has(self, name: str, t: int) -> bool:
+        """Whether ``get(name, t)`` would succeed."""
+        if name not in self._ops or not isinstance(t, (int, np.integer)) or t < 0:
+            return False
+        if name in _INPUTS:
+            return t <= self.end
+        if name in _SCALARS:
+            return t <= self.last
+        i = bisect.bisect_left(self.kept, t)
+        return i < len(self.stacks[name]) and self.kept[i] == t
+
+    def get(self, name: str, t: int) -> np.ndarray:
+        """The matrix ``name`` at iteration ``t``, always 2-D and read-only."""
+        if self.has(name, t):
+            if name in _INPUTS:
+                return self.inputs[name]
+            if name in _SCALARS:
+                return self.scalars[name][t : t + 1].reshape(1, 1)
+            return self.stacks[name][bisect.bisect_left(self.kept, t)]
+        self._known(name)
+        raise MissingMatrix(self._why_missing(name, int(t)))
+
+    def value(self, name: str, t: int, row: int = 0, col: int = 0) -> float:
+        """One number: ``get(name, t)[row, col]``."""
+        return float(self.get(name, t)[row, col])
+
+    def series(self, name: str) -> np.ndarray:
+        """``loss`` or ``mae`` for every iteration ``0..last``."""
+        if name not in _SCALARS:
+            raise MissingMatrix(f"only 'loss' and 'mae' are recorded at every iteration, not {name!r}")
+        return self.scalars[name]
+
+    def op(self, name: str) -> tuple[str, tuple[str, ...]]:
+        """The operation that made ``name`` and the names it was made from."""
+        self._known(name)
+        return self._ops[name][:2]  # type: ignore[return-value]
+
+    def formula(self, name: str) -> str:
+        """LaTeX of the operation that made ``name``."""
+        self._known(name)
+        return self._ops[name][2]
+
+    def _known(self, name: str) -> None:
+        if name not in self._ops:
+            raise MissingMatrix(f"no matrix named {name!r}; this trace records {', '.join(self._ops)}")
+
+    def _why_missing(self, name: str, t: int) -> str:
+        where = f"{name} at iteration {t}"
+        if t < 0 or t > self.end:
+            return f"{where}: the run covers iterations 0..{self.end}"
+        if t == self.stopped_at or (name in _SCALARS and t > self.last):
+            return f"{where}: training stopped at iteration {self.stopped_at}, where values became non-finite"
+        if t == self.iterations and t in self.kept:
+            return f"{where}: the last iteration ({t}) has a forward pass only, no deltas or updates"
+        return (
+            f"{where} is not kept: keeping every iteration did not fit the memory budget, so this "
+            f"trace keeps {_span(self.kept)}; list {t} in deck.explain or deck.checkpoints to keep it"
+        )
+
+    def __repr__(self) -> str:
+        stop = "" if self.stopped_at is None else f", stopped_at={self.stopped_at}"
+        return (
+            f"Trace(layers={self.layers}, activation={self.activation!r}, bias={self.bias}, "
+            f"learning_rate={self.learning_rate}, iterations={self.iterations}{stop}, "
+            f"kept={len(self.kept)} iterations, complete={self.complete})"
+        )
+
+    # -- disk ------------------------------------------------------------------------
+
+    def manifest(self) -> dict:
+        """The JSON-ready description written next to the arrays."""
+        return {
+            "format": FORMAT,
+            "deckgen": __version__,
+            "layers": list(self.layers),
+            "activation": self.activation,
+            "bias": self.bias,
+            "learning_rate": self.learning_rate,
+            "iterations": self.iterations,
+            "stopped_at": self.stopped_at,
+            "last": self.last,
+            "complete": self.complete,
+            "kept": _runs(self.kept),
+            "names": self.names(),
+            "shapes": {n: list(self.shape(n)) for n in self._ops},
+            "counts": {n: len(a) for n, a in self.stacks.items()},
+            "ops": {n: [op, list(args)] for n, (op, args, _) in self._ops.items()},
+            "formulas": {n: tex for n, (_, _, tex) in self._ops.items()},
+        }
+
+    def save(self, folder: str | os.PathLike) -> None:
+        """Write ``folder/trace.npz`` and ``folder/trace.json``; same trace, same bytes."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {**self.inputs, **{n: self.stacks[n] for n in self._ops if n in self.stacks}, **self.scalars}
+        arrays["kept"] = np.asarray(self.kept, dtype=np.int64)
+        _write_atomic(folder / "trace.npz", lambda f: _write_npz(f, arrays))
+        text = json.dumps(self.manifest(), sort_keys=True, indent=1, ensure_ascii=True) + "\n"
+        _write_atomic(folder / "trace.json", lambda f: f.write(text.encode("ascii")))
+
+
+def load_trace(folder_or_file: str | os.PathLike) -> Trace:
+    """Read a trace written by :meth:`Trace.save` (give its folder or either file)."""
+    path = Path(folder_or_file)
+    folder = path if path.is_dir() else path.parent
+    meta = json.loads((folder / "trace.json").read_text(encoding="ascii"))
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{folder / 'trace.json'}: unknown trace format {meta.get('format')!r}")
+    with np.load(folder / "trace.npz", allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    kept = tuple(int(t) for t in arrays.pop("kept"))
+    return Trace(
+        layers=tuple(meta["layers"]),
+        activation=meta["activation"],
+        bias=meta["bias"],
+        learning_rate=meta["learning_rate"],
+        iterations=meta["iterations"],
+        stopped_at=meta["stopped_at"],
+        kept=kept,
+        complete=meta["complete"],
+        inputs={n: arrays.pop(n) for n in _INPUTS},
+        scalars={n: arrays.pop(n) for n in _SCALARS},
+        stacks=arrays,
+    )
+
+
+def _runs(ts: Sequence[int]) -> list[list[int]]:
+    """Sorted iterations as inclusive [first, last] runs: 0,1,2,5 -> [[0, 2], [5, 5]]."""
+    runs: list[list[int]] = []
+    for t in ts:
+        if runs and runs[-1][1] == t - 1:
+            runs[-1][1] = t
+        else:
+            runs.append([t, t])
+    return runs
+
+
+def _span(ts: Sequence[int]) -> str:
+    parts = [str(a) if a == b else f"{a}..{b}" for a, b in _runs(ts)]
+    return "iterations " + (", ".join(parts) if len(parts) <= 12 else ", ".join(parts[:12]) + ", ...")
+
+
+def _write_npz(f: io.BufferedIOBase, arrays: Mapping[str, np.ndarray]) -> None:
+    # np.savez stamps entries with the current time; fixed dates keep the bytes stable.
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def _write_atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+    os.replace(tmp, path)
