@@ -23,7 +23,7 @@ iteration at a time to find where, and training stops there.
 from __future__ import annotations
 
 import bisect
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -63,6 +63,7 @@ def train(
     explain: Iterable[int] = (0,),
     checkpoints: int | Iterable[int] = 10000,
     memory_budget: int = 256 * 2**20,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Trace:
     """Train for ``iterations`` steps and return the :class:`Trace` of every matrix.
 
@@ -76,6 +77,9 @@ def train(
     and ``T`` are, while ``loss`` and ``mae`` are kept for every iteration. If a
     value becomes non-finite at iteration ``s``, training stops there:
     ``stopped_at = s``, and ``s-1`` plus whatever was finite at ``s`` are kept.
+
+    ``progress(done, T)``, when given, is called between chunks of iterations,
+    at most about once per 1% of the run (for a progress bar).
     """
     layers = tuple(int(n) for n in layers)
     if len(layers) < 2 or min(layers) < 1:
@@ -97,7 +101,7 @@ def train(
     run = _Run(X, y, layers, activation, bias, lr, T)
     kept = list(range(T + 1)) if run.bytes_per_iteration * (T + 1) <= memory_budget else shown
     with np.errstate(all="ignore"):
-        return run.execute(params, kept, complete=len(kept) == T + 1)
+        return run.execute(params, kept, complete=len(kept) == T + 1, progress=progress)
 
 
 def _initial_params(layers, weights, biases, bias, seed) -> dict[str, np.ndarray]:
@@ -268,8 +272,9 @@ class _Run:
 
     # -- the run -------------------------------------------------------------------------
 
-    def execute(self, params, kept, complete):
+    def execute(self, params, kept, complete, progress=None):
         T, n = self.T, len(kept)
+        report, every = 0, max(1, T // 100)  # progress(done, T) at most about once per 1% of the run
         self.kept, self.complete = kept, complete
         self.index = {t: i for i, t in enumerate(kept)}
         self.bufs = {name: np.zeros((n, *shape)) for name, shape in self.shapes.items()}
@@ -294,6 +299,9 @@ class _Run:
                     for t in self.kept_in(c0, c1):
                         self.bufs[self.eL][self.index[t]] = self.ring[t - c0]
                 state = [slots[-1][i] for i in self.param_slots]
+                if progress is not None and c1 >= report:
+                    progress(c1, T)
+                    report = c1 + every
             else:
                 state = self.replay(*before, c1)
                 if isinstance(state, tuple):
