@@ -114,3 +114,14 @@ def test_screenshots_for_a_person(page, deck, artifacts_dir):
         path = artifacts_dir / f"{name}.png"
         page.screenshot(path=str(path))
         assert path.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("theme", ["black", "moon"])
+def test_other_themes_load_nothing_from_outside(page, tmp_path, theme):
+    out = tmp_path / theme
+    build(load_config(None, ["training.iterations=200", "deck.checkpoints=100", f"deck.theme={theme}"]), out)
+    open_deck(page, out)
+    page.evaluate("Reveal.slide(5)")
+    page.wait_for_timeout(100)
+    assert page.console_errors == []
+    assert [u for u in page.requests if not u.startswith(out.as_uri() + "/")] == []

@@ -1,0 +1,72 @@
+"""Rendering: user templates come first, themes stay offline, wording is Markdown, user text is escaped."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from deckgen.build import build
+from deckgen.config import load_config
+from deckgen.render.assets import offline_css
+
+SHORT = ["training.iterations=300", "deck.checkpoints=100"]
+
+
+def test_user_templates_override_blocks_and_assets(tmp_path):
+    mine = tmp_path / "mine"
+    (mine / "slides").mkdir(parents=True)
+    (mine / "assets").mkdir()
+    (mine / "slides" / "curve.html").write_text(
+        '{% extends "slide.html" %}{% block heading %}Our own curve title{% endblock %}'
+        '{% block body %}<img class="figure" src="{{ slide.ctx.figure }}" alt="curve">{% endblock %}'
+        '{% block notes %}Say *something* nice.{% endblock %}')
+    (mine / "assets" / "deck.css").write_text("/* my deck.css */\n")
+    cfg = load_config(None, SHORT + [f'deck.templates="{mine}"'])
+    out = tmp_path / "deck"
+    build(cfg, out)
+    html = (out / "index.html").read_text()
+    assert "<h2>Our own curve title</h2>" in html
+    assert "<em>something</em>" in html          # notes are Markdown, rendered at build time
+    assert (out / "assets" / "deck.css").read_text() == "/* my deck.css */\n"
+
+
+def test_every_slide_has_speaker_notes(tmp_path):
+    out = tmp_path / "deck"
+    build(load_config(None, SHORT), out)
+    html = (out / "index.html").read_text()
+    sections = re.findall(r"<section .*?</section>", html, re.S)
+    assert sections
+    for section in sections:
+        notes = re.search(r'<aside class="notes">(.*?)</aside>', section, re.S)
+        assert notes and len(re.sub(r"<[^>]+>", "", notes.group(1)).strip()) > 40, section[:80]
+
+
+def test_formulas_are_mathml_not_latex(tmp_path):
+    out = tmp_path / "deck"
+    build(load_config(None, SHORT), out)
+    html = (out / "index.html").read_text()
+    assert html.count("<math") > 20
+    assert "\\cdot" not in html and "\\frac" not in html
+    assert 'class="tex-weight"' in html  # matrix symbols carry their role colour
+
+
+def test_remote_font_imports_are_dropped():
+    css = '@import url(https://fonts.example/css?family=Lato);\n@import "https://x/y.css";\nbody{font-family:"Lato",sans-serif}'
+    assert offline_css(css) == 'body{font-family:"Lato",sans-serif}'
+
+
+@pytest.mark.parametrize("theme", ["black", "simple"])
+def test_themes_are_offline(tmp_path, theme):
+    out = tmp_path / "deck"
+    build(load_config(None, SHORT + [f"deck.theme={theme}"]), out)
+    css = (out / "assets" / "reveal" / "theme" / f"{theme}.css").read_text()
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", css)
+
+
+def test_user_text_is_escaped(tmp_path):
+    out = tmp_path / "deck"
+    build(load_config(None, SHORT + ['title="<script>alert(1)</script> & <b>bold</b>"']), out)
+    html = (out / "index.html").read_text()
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
