@@ -73,7 +73,8 @@ def train(
     ``a{L}`` at ``T-1``, not ``a{L}`` at ``T``.
 
     Every iteration is kept when that fits ``memory_budget`` bytes; otherwise
-    only ``explain``, the ``checkpoints`` (every N iterations, or a list), ``T-1``
+    only ``explain`` (each with the iteration after it, whose weights its update
+    produces), the ``checkpoints`` (every N iterations, or a list), ``T-1``
     and ``T`` are, while ``loss`` and ``mae`` are kept for every iteration. If a
     value becomes non-finite at iteration ``s``, training stops there:
     ``stopped_at = s``, and ``s-1`` plus whatever was finite at ``s`` are kept.
@@ -124,7 +125,7 @@ def _initial_params(layers, weights, biases, bias, seed) -> dict[str, np.ndarray
 
 
 def _shown(T: int, explain, checkpoints) -> list[int]:
-    """The iterations kept when not all fit: explained ones, checkpoints, T-1 and T."""
+    """The iterations kept when not all fit: explained ones (and the next), checkpoints, T-1 and T."""
     explain = sorted({int(t) for t in explain})
     if isinstance(checkpoints, (int, np.integer)):
         if checkpoints < 1:
@@ -135,7 +136,8 @@ def _shown(T: int, explain, checkpoints) -> list[int]:
     for what, ts in (("explain", explain), ("checkpoints", marks)):
         if ts and (ts[0] < 0 or ts[-1] > T):
             raise ValueError(f"{what}: iterations must lie in 0..{T}, got {ts}")
-    return sorted({*explain, *marks, max(T - 1, 0), T})
+    # an explained iteration's update slides show the weights it produces, so t+1 is kept with t
+    return sorted({*explain, *(min(t + 1, T) for t in explain), *marks, max(T - 1, 0), T})
 
 
 def _matrix(name: str, value, shape: tuple[int | None, int]) -> np.ndarray:

@@ -159,7 +159,7 @@ def test_files_are_plain_npz_and_a_readable_manifest(tmp_path):
         assert npz["loss"].shape == (31,)
     meta = json.loads((tmp_path / "trace.json").read_text())
     assert meta["layers"] == [3, 4, 1] and meta["names"] == trace.names()
-    assert meta["kept"] == [[0, 0], [2, 2], [7, 7], [14, 14], [21, 21], [28, 30]]
+    assert meta["kept"] == [[0, 0], [2, 3], [7, 7], [14, 14], [21, 21], [28, 30]]
     assert meta["shapes"]["z1"] == [4, 4] and meta["ops"]["z1"] == ["matmul", ["X", "W1"]]
     assert meta["formulas"]["dW2"] == trace.formula("dW2")
     assert meta["stopped_at"] is None and meta["complete"] is False and "deckgen" in meta
