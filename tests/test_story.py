@@ -107,7 +107,7 @@ def test_story_numbers_are_preformatted_strings():
 
 
 def test_over_the_memory_budget_every_shown_iteration_is_still_there():
-    story, trace = story_for("training.memory_budget_mb=0.0001", "deck.explain=[0, 7, 29]")
+    story, trace = story_for("training.memory_budget_mb=0.015", "deck.explain=[0, 7, 29]")
     assert not trace.complete
     assert [s.id for s in story.slides if s.template == "slides/iteration.html"] == ["t0", "t7", "t29"]
     assert any(s.id == "t29-update-W2" for s in story.slides)
