@@ -125,3 +125,20 @@ def test_other_themes_load_nothing_from_outside(page, tmp_path, theme):
     page.wait_for_timeout(100)
     assert page.console_errors == []
     assert [u for u in page.requests if not u.startswith(out.as_uri() + "/")] == []
+
+
+def test_speaker_view_shows_the_notes_offline(browser, deck):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    requests = []
+    context.on("request", lambda r: requests.append(r.url))
+    try:
+        page = context.new_page()
+        open_deck(page, deck)
+        page.evaluate("Reveal.slide(Reveal.getSlides().findIndex(s => s.id === 't0-z1'))")
+        with context.expect_page() as popup:
+            page.keyboard.press("s")
+        speaker = popup.value
+        speaker.wait_for_function("document.body && document.body.innerText.includes('multiply pairwise')", timeout=10_000)
+        assert [u for u in requests if not u.startswith(deck.as_uri() + "/") and u != "about:blank"] == []
+    finally:
+        context.close()
