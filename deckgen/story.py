@@ -256,10 +256,10 @@ class _Builder:
             tokens = [*tok(self.n(W, t, r, c)), Token(" + "), *tok(self.n(dW, t, r, c), wrap=True), Token(" = "),
                       *tok(self.n(W, t + 1, r, c))]
             worked.append(Worked(target=f"{W}:{r},{c}", cells=(f"{dW}:{r},{c}",), tokens=tuple(tokens)))
-        new = self.lay.matrix(tr, W, t + 1, animate=True)
+        new = self.lay.matrix(tr, W, t + 1, animate=True, caption=f"iteration {t + 1}")
         return Slide("slides/update.html", f"t{t}-update-{W}",
                      formula=rf"{tex_label(W)} \leftarrow {tex_label(W)} + {tex_label(dW)}",
-                     matrices=(self.lay.matrix(tr, W, t), self.lay.matrix(tr, dW, t), new),
+                     matrices=(self.lay.matrix(tr, W, t, caption=f"iteration {t}"), self.lay.matrix(tr, dW, t), new),
                      worked=tuple(worked), worked_total=self.total(W, t), animate=True,
                      ctx={"k": k, "t": t, "next": t + 1, "bias": name == "b"})
 
