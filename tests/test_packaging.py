@@ -96,6 +96,12 @@ def test_wheel_installs_and_runs_outside_the_checkout(wheel, tmp_path):
     out = run([bindir / "deckgen", "--version"], cwd=tmp_path)
     assert deckgen.__version__ in out.stdout + out.stderr
 
+    # the installed wheel alone builds the default talk: templates, deck and reveal.js all come from it
+    run([bindir / "deckgen", "build", "--quiet", "--set", "training.iterations=100"], cwd=tmp_path)
+    html = (tmp_path / "build" / "trask" / "index.html").read_text(encoding="utf-8")
+    assert "Reveal.initialize(" in html and 'data-trace="W1@0:0,0"' in html
+    assert (tmp_path / "build" / "trask" / "assets" / "reveal" / "reveal.js").is_file()
+
 
 def test_sdist_carries_the_pins_and_the_hook_not_reveal(tmp_path):
     pytest.importorskip("hatchling")
