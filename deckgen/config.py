@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -85,6 +86,12 @@ class Config:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     deck: DeckSettings = field(default_factory=DeckSettings)
+    #: ``"section.key"`` -> where it was set (``file:line`` or ``--set key``); ``""`` -> the deck file
+    locations: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, key: str = "") -> str:
+        """Where ``key`` was set, for error messages: ``deck.toml:12``, ``--set key`` or the deck file."""
+        return self.locations.get(key) or self.locations.get("") or (str(self.source) if self.source else "config")
 
     @property
     def base_dir(self) -> Path:
@@ -169,7 +176,7 @@ def _strings(v: Any) -> tuple[str, ...]:
 
 def _matrix(v: Any) -> tuple[tuple[float, ...], ...]:
     if not isinstance(v, list) or not v or not all(isinstance(r, list) and r for r in v):
-        raise ValueError("expected a matrix: a list of rows like [[0, 1], [1, 0]]")
+        raise ValueError("expected a matrix — write a list of rows like [[0, 1], [1, 0]]")
     width = len(v[0])
     rows = []
     for i, row in enumerate(v):
@@ -184,7 +191,7 @@ def _matrix(v: Any) -> tuple[tuple[float, ...], ...]:
 
 def _layers(v: Any) -> tuple[int | str, ...]:
     if not isinstance(v, list) or len(v) < 2:
-        raise ValueError("expected a list of at least two layer sizes, like [3, 4, 1]")
+        raise ValueError("expected a list of at least two layer sizes — write it like [3, 4, 1]")
     out: list[int | str] = []
     for i, n in enumerate(v):
         if n == "auto" and i in (0, len(v) - 1):
@@ -199,13 +206,13 @@ def _layers(v: Any) -> tuple[int | str, ...]:
 
 def _matrices(v: Any) -> tuple:
     if not isinstance(v, list) or not v:
-        raise ValueError("expected one matrix per layer, like [[[0.1, 0.2]], [[0.3], [0.4]]]")
+        raise ValueError("expected one matrix per layer — write it like [[[0.1, 0.2]], [[0.3], [0.4]]]")
     return tuple(_matrix(m) for m in v)
 
 
 def _vectors(v: Any) -> tuple:
     if not isinstance(v, list) or not v or not all(isinstance(r, list) for r in v):
-        raise ValueError("expected one flat list per layer, like [[0.35, 0.35], [0.6]]")
+        raise ValueError("expected one flat list per layer — write it like [[0.35, 0.35], [0.6]]")
     return tuple(_matrix([r])[0] for r in v)
 
 
@@ -213,7 +220,15 @@ def _iterations(v: Any) -> tuple[int, ...]:
     if isinstance(v, int) and not isinstance(v, bool):
         v = [v]
     if not isinstance(v, list) or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in v):
-        raise ValueError("expected a list of iteration numbers (0 or more), like [0, 1]")
+        raise ValueError("expected a list of iteration numbers (0 or more) — write it like [0, 1]")
+    return tuple(sorted(set(v)))
+
+
+def _rows(v: Any) -> tuple[int, ...]:
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = [v]
+    if not isinstance(v, list) or not v or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in v):
+        raise ValueError("expected a list of row numbers (counted from 0) — write it like [0, 50, 100]")
     return tuple(sorted(set(v)))
 
 
@@ -224,12 +239,25 @@ def _checkpoints(v: Any) -> int | tuple[int, ...]:
 
 
 def _path(v: Any) -> Path:
-    return Path(_string(v))
+    text = _string(v)
+    if not text.strip() or "\0" in text:
+        raise ValueError(f"{text!r} is not a usable path — give a file name like \"data/iris.csv\"")
+    return Path(text)
 
 
 def _compare(v: Any) -> tuple[dict, ...]:
     if not isinstance(v, list) or not all(isinstance(d, dict) and d for d in v):
-        raise ValueError('expected a list of tables, like [{ "training.learning_rate" = 0.1 }]')
+        raise ValueError('expected a list of tables — write it like [{ "training.learning_rate" = 0.1 }]')
+    for i, variant in enumerate(v, 1):
+        for key, value in _flatten(variant).items():
+            spec = FIELDS.get(key)
+            if spec is None or key == "deck.compare":
+                raise ValueError(f"variant {i}: unknown key {key!r}{_did_you_mean(key, FIELDS)} — "
+                                 "use config keys such as \"training.learning_rate\"")
+            try:
+                spec.check(value)
+            except ValueError as exc:
+                raise ValueError(f"variant {i}: {key}: {exc}") from None
     return tuple(v)
 
 
@@ -242,7 +270,7 @@ class Field:
 FIELDS: dict[str, Field] = {
     "title": Field(_string, "Title on the first slide."),
     "data.dataset": Field(_one_of(DATASETS), "Built-in dataset: " + ", ".join(DATASETS) + "."),
-    "data.csv": Field(_path, "CSV file (header row required), relative to the deck file."),
+    "data.csv": Field(_path, "CSV file (header row required), relative to the deck file (to the current folder with --set)."),
     "data.target": Field(_strings, "Target column name(s) in the CSV; the rest are features."),
     "data.features": Field(_strings, "Feature columns to use (default: every non-target column)."),
     "data.categorical": Field(_strings, "Columns to one-hot encode even though they hold numbers."),
@@ -250,7 +278,7 @@ FIELDS: dict[str, Field] = {
     "data.targets": Field(_matrix, "Literal target matrix, one row per example."),
     "data.scale": Field(_one_of(SCALES), "Scaling of numeric CSV features: minmax, standard or none."),
     "data.bias_column": Field(_bool, "Append Trask's constant-1 input column."),
-    "data.rows": Field(_iterations, "Rows shown on the detailed slides (training always uses every row)."),
+    "data.rows": Field(_rows, "Data rows shown on the detailed slides, counted from 0 in file order (training uses every row)."),
     "data.shuffle": Field(_int(0), "Shuffle the CSV rows with this seed."),
     "network.layers": Field(_layers, "Layer sizes from inputs to outputs, like [3, 4, 1]."),
     "network.activation": Field(_one_of(ACTIVATIONS), "Hidden-layer activation: sigmoid, tanh or relu (output is sigmoid)."),
@@ -282,6 +310,7 @@ def _did_you_mean(word: str, choices) -> str:
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+    """``{"network": {"layers": [...]}}`` -> ``{"network.layers": [...]}``; unknown tables stay whole."""
     flat: dict[str, Any] = {}
     for key, value in table.items():
         dotted = f"{prefix}{key}"
@@ -292,24 +321,37 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+#: Keys that say where the data comes from; one source at a time.
+_SOURCES = (("data.dataset",), ("data.csv",), ("data.inputs", "data.targets"))
+
+_HEADER = re.compile(r"\[\[?\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""([A-Za-z0-9_.\-"' ]+?)\s*=""")
+
+
+def _unquote(dotted: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in dotted.split("."))
+
+
 def _line_of(text: str, dotted: str) -> int | None:
-    """Best-effort line number of a key in the TOML text (for error messages)."""
-    section, _, key = dotted.rpartition(".")
-    current = ""
+    """Best-effort line number of a key (or a ``[table]`` header) in the TOML text, for error messages."""
+    current, fallback = "", None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        header = re.match(r"\[\s*([A-Za-z0-9_.\-]+)\s*\]", stripped)
+        header = _HEADER.match(stripped)
         if header:
-            current = header.group(1)
-            continue
-        m = re.match(r"([A-Za-z0-9_.\-\"]+)\s*=", stripped)
-        if not m:
-            continue
-        name = m.group(1).strip('"')
-        full = f"{current}.{name}" if current else name
-        if full == dotted or (not current and name == dotted) or (current == section and name == key):
+            current = _unquote(header.group(1))
+            full = current
+        else:
+            m = _KEY.match(stripped)
+            if not m:
+                continue
+            name = _unquote(m.group(1))
+            full = f"{current}.{name}" if current else name
+        if full == dotted:
             return number
-    return None
+        if fallback is None and dotted.startswith(full + ".") and not header:
+            fallback = number  # inside an inline table such as network = { layers = [...] }
+    return fallback
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -331,92 +373,104 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
                 name: str | None = None) -> Config:
-    """Read, merge and validate a deck config. ``path=None`` gives the built-in default talk."""
+    """Read, merge and validate a deck config. ``path=None`` gives the built-in default talk.
+
+    Every problem is reported at once: bad ``--set`` overrides, then the file's
+    keys, and (when the config itself has problems) the CSV file it names too.
+    """
     if path is None:
         from .resources import default_deck
         path = default_deck()
     path = Path(path)
     label = str(path)
+    override_errors: list[str] = []
+    pairs: list[tuple[str, Any]] = []
+    for item in overrides:
+        try:
+            pairs.append(parse_override(item))
+        except ConfigError as exc:
+            override_errors += exc.messages
     try:
+        if path.is_dir():
+            raise IsADirectoryError(path)
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ConfigError(f"{label}: file not found — check the path, or run `deckgen new NAME` to write one") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{label}: cannot read the file ({exc.__class__.__name__}) — give a readable UTF-8 TOML file") from None
+        raise ConfigError(*override_errors, f"{label}: file not found — check the path, or run `deckgen new NAME` "
+                          "to write one") from None
+    except UnicodeDecodeError as exc:
+        raw = exc.object
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(*override_errors, f"{label}:{line}:{column}: not UTF-8 text (byte {raw[exc.start]:#04x}) "
+                          "— save the deck file as UTF-8") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(*override_errors, f"{label}: cannot read the file ({exc.__class__.__name__}) — "
+                          "give a readable UTF-8 TOML file") from None
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f"{label}:{m.group(1)}:{m.group(2)}" if m else label
-        what = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError(f"{where}: TOML syntax error: {what} — fix the syntax there") from None
+        lines = text.split("\n")
+        where = (f"{label}:{m.group(1)}:{m.group(2)}" if m
+                 else f"{label}:{len(lines)}:{len(lines[-1]) + 1}" if "end of document" in str(exc) else label)
+        what = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc)) or "invalid TOML"
+        raise ConfigError(*override_errors, f"{where}: TOML syntax error: {what} — fix the syntax there") from None
     values = _flatten(table)
     origins = {key: label for key in values}
-    for item in overrides:
-        key, value = parse_override(item)
+    for key, value in pairs:
+        for group in _SOURCES:  # a data source given with --set replaces the file's
+            if key in group:
+                for other in {k for g in _SOURCES if g is not group for k in g}:
+                    if origins.get(other) == label:
+                        values.pop(other, None)
+                        origins.pop(other, None)
         values[key] = value
         origins[key] = f"--set {key}"
     return validate(values, source=path.resolve(), text=text, origins=origins,
-                    name=name or path.stem)
+                    name=name or path.stem, label=label, extra_errors=override_errors)
 
 
 def validate(values: dict[str, Any], *, source: Path | None = None, text: str = "",
-             origins: dict[str, str] | None = None, name: str = "deck") -> Config:
+             origins: dict[str, str] | None = None, name: str = "deck", label: str | None = None,
+             extra_errors: list[str] | tuple[str, ...] = ()) -> Config:
     """Turn flat ``{"section.key": value}`` pairs into a :class:`Config`, or raise every problem at once."""
     origins = origins or {}
-    errors: list[str] = []
+    label = label or (str(source) if source else "config")
+    errors: list[str] = list(extra_errors)
 
     def where(key: str) -> str:
-        origin = origins.get(key, str(source) if source else "config")
+        origin = origins.get(key, label)
         if origin.startswith("--set"):
             return origin
-        line = _line_of(text, key) if text else None
+        line = _line_of(text, key) if text and key in values else None
         return f"{origin}:{line}" if line else origin
 
     parsed: dict[str, Any] = {}
     for key, value in values.items():
         spec = FIELDS.get(key)
         if spec is None:
-            errors.append(f"{where(key)}: unknown key {key!r}{_did_you_mean(key, FIELDS)} — "
-                          "remove it or see `deckgen keys` for the list")
+            errors.append(_unknown(key, value, where(key)))
             continue
         try:
             parsed[key] = spec.check(value)
         except ValueError as exc:
             errors.append(f"{where(key)}: {key}: {exc}")
+        except RecursionError:
+            errors.append(f"{where(key)}: {key}: the value is nested too deeply — simplify it")
+    errors += _cross_checks(parsed, where)
 
-    # Cross-key checks that need several values.
-    net_layers = parsed.get("network.layers", NetworkConfig.layers)
-    iterations = parsed.get("training.iterations", TrainingConfig.iterations)
-    for t in parsed.get("deck.explain", ()):
-        if t >= iterations:
-            errors.append(f"{where('deck.explain')}: deck.explain: iteration {t} is past the end "
-                          f"(training runs iterations 0 to {iterations - 1}) — pick a smaller one or raise training.iterations")
-            break
-    has_literal = "data.inputs" in parsed or "data.targets" in parsed
-    if ("data.inputs" in parsed) != ("data.targets" in parsed):
-        key = "data.inputs" if "data.inputs" in parsed else "data.targets"
-        errors.append(f"{where(key)}: data.inputs and data.targets go together — give both")
-    if "data.csv" in parsed and has_literal:
-        errors.append(f"{where('data.csv')}: data.csv and data.inputs/targets both given — keep one of them")
-    if "data.csv" in parsed and not parsed.get("data.target"):
-        errors.append(f"{where('data.csv')}: data.csv needs data.target — name the column(s) to predict")
-    if "network.biases" in parsed and not parsed.get("network.bias", False):
-        errors.append(f"{where('network.biases')}: network.biases given but network.bias is false — set network.bias = true")
-    weights = parsed.get("network.weights")
-    if weights is not None and all(isinstance(n, int) for n in net_layers):
-        shapes = [(net_layers[k], net_layers[k + 1]) for k in range(len(net_layers) - 1)]
-        got = [(len(m), len(m[0])) for m in weights]
-        if got != shapes:
-            errors.append(f"{where('network.weights')}: network.weights has shapes {_shapes(got)} but layers "
-                          f"{list(net_layers)} need {_shapes(shapes)} — fix the matrices or the layer sizes")
-    biases = parsed.get("network.biases")
-    if biases is not None and all(isinstance(n, int) for n in net_layers):
-        want = [net_layers[k] for k in range(1, len(net_layers))]
-        if [len(b) for b in biases] != want:
-            errors.append(f"{where('network.biases')}: network.biases has lengths {[len(b) for b in biases]} "
-                          f"but layers {list(net_layers)} need {want} — give one value per unit")
+    base = source.parent if source else Path.cwd()
+    for key in ("data.csv", "deck.templates"):
+        if key in parsed and not parsed[key].is_absolute():
+            # a path in the deck file is relative to it; one given with --set, to the current folder
+            start = Path.cwd() if origins.get(key, "").startswith("--set") else base
+            parsed[key] = Path(os.path.abspath(start / parsed[key]))
     if errors:
+        if "data.csv" in parsed:  # report the data file's problems in the same go
+            from .csvdata import problems
+            errors += problems(parsed["data.csv"], target=parsed.get("data.target", ()),
+                               features=parsed.get("data.features"),
+                               categorical=parsed.get("data.categorical", ()), where=where)
         raise ConfigError(*errors)
 
     sections: dict[str, dict[str, Any]] = {s: {} for s in _SECTIONS}
@@ -426,16 +480,95 @@ def validate(values: dict[str, Any], *, source: Path | None = None, text: str = 
         (sections[section] if section else top)[leaf] = value
     if "csv" in sections["data"] or "inputs" in sections["data"]:
         sections["data"].setdefault("dataset", None)
-    base = source.parent if source else Path.cwd()
-    for section_key in ("data.csv", "deck.templates"):
-        section, _, leaf = section_key.partition(".")
-        if leaf in sections[section] and not sections[section][leaf].is_absolute():
-            sections[section][leaf] = (base / sections[section][leaf]).resolve()
+    locations = {key: where(key) for key in parsed}
+    locations[""] = label
     return Config(
-        name=name, source=source, **top,
+        name=name, source=source, locations=locations, **top,
         **{s: cls(**sections[s]) for s, cls in _SECTIONS.items()},
     )
 
 
+def _unknown(key: str, value: Any, where: str) -> str:
+    """The message for a key that is not in :data:`FIELDS`."""
+    section = key.split(".")[0]
+    if key in _SECTIONS:
+        return (f"{where}: {key}: expected a table, got {_type_name(value)} — write it as a [{key}] section")
+    if "." not in key and isinstance(value, dict):
+        return (f"{where}: unknown section [{key}]{_did_you_mean(key, _SECTIONS)} — "
+                f"sections are {', '.join(f'[{s}]' for s in _SECTIONS)}")
+    if section in _SECTIONS or "." not in key:
+        return (f"{where}: unknown key {key!r}{_did_you_mean(key, FIELDS)} — "
+                "remove it or see `deckgen keys` for the list")
+    return (f"{where}: unknown key {key!r}{_did_you_mean(key, FIELDS)} — "
+            f"sections are {', '.join(f'[{s}]' for s in _SECTIONS)}; see `deckgen keys`")
+
+
+def _cross_checks(parsed: dict[str, Any], where: Callable[[str], str]) -> list[str]:
+    """Checks that need several keys at once."""
+    errors: list[str] = []
+    layers = parsed.get("network.layers", NetworkConfig.layers)
+    iterations = parsed.get("training.iterations", TrainingConfig.iterations)
+    for key, end in (("deck.explain", iterations - 1), ("deck.checkpoints", iterations)):
+        late = [t for t in parsed.get(key, ()) if t > end] if not isinstance(parsed.get(key), int) else []
+        if late:
+            errors.append(f"{where(key)}: {key}: iteration {late[0]} is past the end (training runs iterations "
+                          f"0 to {iterations - 1}) — pick one up to {end} or raise training.iterations")
+    has_csv = "data.csv" in parsed
+    if ("data.inputs" in parsed) != ("data.targets" in parsed):
+        key = "data.inputs" if "data.inputs" in parsed else "data.targets"
+        errors.append(f"{where(key)}: data.inputs and data.targets go together — give both")
+    elif "data.inputs" in parsed and len(parsed["data.inputs"]) != len(parsed["data.targets"]):
+        errors.append(f"{where('data.targets')}: data.targets has {len(parsed['data.targets'])} rows but "
+                      f"data.inputs has {len(parsed['data.inputs'])} — give one target row per input row")
+    if has_csv and "data.inputs" in parsed:
+        errors.append(f"{where('data.csv')}: data.csv and data.inputs/targets both given — keep one of them")
+    for other in ("data.csv", "data.inputs"):
+        if "data.dataset" in parsed and other in parsed:
+            errors.append(f"{where('data.dataset')}: data.dataset and {other} both given — keep one of them")
+    if has_csv and not parsed.get("data.target"):
+        errors.append(f"{where('data.csv')}: data.csv needs data.target — name the column(s) to predict, "
+                      "like target = [\"species\"]")
+    if not has_csv:
+        for key in ("data.target", "data.features", "data.categorical", "data.scale"):
+            if key in parsed:
+                errors.append(f"{where(key)}: {key} only applies to CSV data — remove it, or name a file with data.csv")
+    if "network.biases" in parsed and not parsed.get("network.bias", False):
+        errors.append(f"{where('network.biases')}: network.biases given but network.bias is false — set network.bias = true")
+    weights = parsed.get("network.weights")
+    if weights is not None:
+        error = weights_problem(layers, weights)
+        if error:
+            errors.append(f"{where('network.weights')}: network.weights {error}")
+    biases = parsed.get("network.biases")
+    if biases is not None:
+        error = biases_problem(layers, biases)
+        if error:
+            errors.append(f"{where('network.biases')}: network.biases {error}")
+    return errors
+
+
+def weights_problem(layers, weights) -> str | None:
+    """What is wrong with explicit initial weights for these layer sizes (``"auto"`` sizes match anything)."""
+    if len(weights) != len(layers) - 1:
+        return (f"has {len(weights)} matrices but layers {list(layers)} need {len(layers) - 1} "
+                "(one per layer after the inputs) — fix the matrices or the layer sizes")
+    want = [(layers[k], layers[k + 1]) for k in range(len(layers) - 1)]
+    got = [(len(m), len(m[0])) for m in weights]
+    if any(w != "auto" and w != g for pair_w, pair_g in zip(want, got) for w, g in zip(pair_w, pair_g)):
+        auto = " (? is a width taken from the data)" if "auto" in layers else ""
+        return (f"has shapes {_shapes(got)} but layers {list(layers)} need {_shapes(want)}{auto} — "
+                "fix the matrices or the layer sizes")
+    return None
+
+
+def biases_problem(layers, biases) -> str | None:
+    want = list(layers[1:])
+    got = [len(b) for b in biases]
+    if len(got) != len(want) or any(w != "auto" and w != g for w, g in zip(want, got)):
+        return (f"has lengths {got} but layers {list(layers)} need {want} — give one value per unit "
+                "of every layer after the inputs")
+    return None
+
+
 def _shapes(shapes) -> str:
-    return ", ".join(f"{r}x{c}" for r, c in shapes)
+    return ", ".join(f"{r}x{c}".replace("auto", "?") for r, c in shapes)
