@@ -494,7 +494,8 @@ def _unknown(key: str, value: Any, where: str) -> str:
     if key in _SECTIONS:
         return (f"{where}: {key}: expected a table, got {_type_name(value)} — write it as a [{key}] section")
     if "." not in key and isinstance(value, dict):
-        return (f"{where}: unknown section [{key}]{_did_you_mean(key, _SECTIONS)} — "
+        shown = f"[{key}]" if re.fullmatch(r"[\w\-]+", key) else repr(key)
+        return (f"{where}: unknown section {shown}{_did_you_mean(key, _SECTIONS)} — "
                 f"sections are {', '.join(f'[{s}]' for s in _SECTIONS)}")
     if section in _SECTIONS or "." not in key:
         return (f"{where}: unknown key {key!r}{_did_you_mean(key, FIELDS)} — "

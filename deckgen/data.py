@@ -171,5 +171,5 @@ def resolve_layers(config: Config, dataset: Dataset) -> tuple[int, ...]:
 
 
 def _names(names) -> str:
-    names = list(names)
+    names = [" ".join(str(n).split()) for n in names]
     return ", ".join(names[:6] + (["…"] if len(names) > 6 else []))

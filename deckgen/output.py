@@ -49,9 +49,8 @@ def _ours(marker: Path) -> set[str]:
 
 
 def _safe_relative(rel: str) -> bool:
-    path = PurePosixPath(rel)
-    return bool(rel) and not path.is_absolute() and all(part not in ("", ".", "..") for part in path.parts) \
-        and "\\" not in rel and "\0" not in rel
+    """A plain relative path inside the deck: no ``..``, ``.``, empty parts, backslashes or NULs."""
+    return all(part not in ("", ".", "..") for part in rel.split("/")) and "\\" not in rel and "\0" not in rel
 
 
 def check_out(out: Path, force: bool) -> set[str]:
