@@ -449,6 +449,29 @@ def _names(names) -> str:
     return ", ".join(names)
 
 
+def _tame(x: np.ndarray) -> np.ndarray:
+    """``x`` divided by its largest magnitude when that is so large or small that squares would overflow or vanish."""
+    m = float(np.abs(x).max())
+    return x / m if m > 1e150 or 0 < m < 1e-150 else x
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    """``(x - min) / (max - min)``, free of overflow even near the float limits."""
+    if x.min() == x.max():
+        return np.zeros(len(x))
+    x = _tame(x)
+    return (x - x.min()) / (x.max() - x.min())
+
+
+def _standard(x: np.ndarray) -> np.ndarray:
+    """``(x - mean) / standard deviation`` (population), free of overflow like :func:`_minmax`."""
+    if x.min() == x.max():
+        return np.zeros(len(x))
+    x = _tame(x)
+    std = x.std()
+    return (x - x.mean()) / std if std > 0 else np.zeros(len(x))
+
+
 def encode(table: Table, p: Plan, scale: str) -> dict:
     """Numbers for the network: scaled numeric inputs, one-hot categories and targets; names; a description."""
     header = table.header
@@ -466,14 +489,12 @@ def encode(table: Table, p: Plan, scale: str) -> dict:
             cat_inputs.append(name)
             continue
         x = p.values[col]
-        spread = float(x.max() - x.min())
-        if spread == 0:
+        if x.min() == x.max():
             constant.append(name)
         if scale == "minmax":
-            x = (x - x.min()) / spread if spread else np.zeros(n)
+            x = _minmax(x)
         elif scale == "standard":
-            std = float(x.std())
-            x = (x - x.mean()) / std if std > 0 else np.zeros(n)
+            x = _standard(x)
         columns.append(x)
         feature_names.append(name)
     X = np.column_stack(columns) if columns else np.zeros((n, 0))
@@ -498,7 +519,7 @@ def encode(table: Table, p: Plan, scale: str) -> dict:
         y = p.values[col]
         lo, hi = float(y.min()), float(y.max())
         if lo < 0 or hi > 1:
-            y = (y - lo) / (hi - lo)
+            y = _minmax(y)
             target_notes.append(f"the target {name} scaled to 0–1 (from {lo:g} to {hi:g}), the range of the sigmoid output")
         outputs.append(y)
         target_names.append(name)

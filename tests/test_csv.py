@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,19 @@ def test_scaling_of_numeric_inputs(tmp_path, scale, column, words):
     assert np.allclose(d.X[:, 0], column)
     assert words in d.scaling
     assert d.raw == (("2", "x"), ("4", "y"), ("6", "x"))
+
+
+@pytest.mark.parametrize("scale", ["minmax", "standard"])
+def test_values_near_the_float_limit_scale_without_overflow(tmp_path, scale):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = dataset(tmp_path, "a,b,label\n-1.7e308,1e-300,-1e308\n1.7e308,2e-300,1e308\n0,3e-300,0\n",
+                    scale=f'"{scale}"', target='["label"]')
+    assert np.isfinite(d.X).all()
+    spread = [0.0, 1.0, 0.5] if scale == "minmax" else [-math.sqrt(1.5), math.sqrt(1.5), 0.0]
+    assert d.X[:, 0] == pytest.approx(spread)
+    assert d.X[:, 1] == pytest.approx(sorted(spread))
+    assert d.y[:, 0] == pytest.approx([0.0, 1.0, 0.5])
 
 
 def test_a_constant_column_scales_to_zero_and_is_noted(tmp_path):
