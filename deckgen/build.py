@@ -3,22 +3,31 @@
 config -> dataset -> trace -> story -> HTML + figures + assets, built in a
 temporary folder beside ``out`` and swapped into place only when complete, so a
 failed or interrupted build leaves the last good deck as it was.
+
+Training is the slow stage. With a :class:`~deckgen.cache.TraceCache` a run is
+trained once per training setup; with a :class:`Session` (what ``deckgen serve``
+keeps between rebuilds) the last traces, figures and template environment stay
+in memory too, so a change to the slides alone rebuilds in a fraction of a second.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+import hashlib
+import inspect
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from .config import Config
 from .data import Dataset, load_dataset, resolve_layers
-from .output import check_out, install
+from .output import check_out, staging
 from .story import Story, build_story
+
+#: ``progress(label)`` returns ``update(done, total)``; see :func:`train_for`.
+Progress = Callable[[str], Callable[[int, int], None]]
+
 
 @dataclass
 class BuildResult:
@@ -26,39 +35,150 @@ class BuildResult:
     slides: int
     timings: dict[str, float] = field(default_factory=dict)
     diagnosis: dict = field(default_factory=dict)
-    trained: bool = True
+    trained: bool = True               # False when the trace came from the cache or the session
+    variants: list = field(default_factory=list)   # compare.Run of every "what if" variant
+
+
+@dataclass
+class Session:
+    """What a long-lived process keeps between builds: the last traces, figures and templates.
+
+    Everything is keyed by what it depends on, and only what the last build
+    used is kept, so memory stays bounded by one build.
+    """
+
+    traces: dict[str, tuple] = field(default_factory=dict)      # cache key -> (trace, by_budget)
+    figures: dict[str, bytes] = field(default_factory=dict)     # figure token -> SVG bytes
+    envs: dict[tuple, object] = field(default_factory=dict)     # template folders -> Jinja2 environment
+    used: set = field(default_factory=set)
+
+    def start(self) -> None:
+        self.used = set()
+
+    def finish(self) -> None:
+        """Forget what the build that just ended did not use."""
+        for memo in (self.traces, self.figures):
+            for key in [k for k in memo if k not in self.used]:
+                del memo[key]
+
+
+def _accepts_progress(fn) -> bool:
+    try:
+        return "progress" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def train_for(config: Config, dataset: Dataset, layers: tuple[int, ...], progress: Callable | None = None):
-    """Train the network a config describes and return its trace."""
+    """Train the network a config describes and return its trace.
+
+    ``progress(done, total)`` is called as iterations complete, when the
+    training code reports progress.
+    """
     import numpy as np
 
     from .train import train
 
     net, tr = config.network, config.training
+    extra = {"progress": progress} if progress is not None and _accepts_progress(train) else {}
     return train(
         dataset.X, dataset.y, layers,
         activation=net.activation, learning_rate=tr.learning_rate, iterations=tr.iterations, seed=tr.seed,
         weights=[np.array(w, dtype=float) for w in net.weights] if net.weights else None,
         biases=[np.array(b, dtype=float) for b in net.biases] if net.biases else None,
         bias=net.bias, explain=config.deck.explain, checkpoints=config.deck.checkpoints,
-        memory_budget=int(tr.memory_budget_mb * 2**20),
+        memory_budget=int(tr.memory_budget_mb * 2**20), **extra,
     )
+
+
+def trace_key(config: Config, dataset: Dataset, layers: tuple[int, ...]) -> str:
+    from .cache import training_key
+    return training_key(config, dataset, layers)
+
+
+def obtain_trace(config: Config, dataset: Dataset, layers, *, key: str, cache=None, session: Session | None = None,
+                 lookup_only: bool = False, trainer: Callable | None = None, progress: Callable | None = None):
+    """The run's trace from the session, the cache, or (unless ``lookup_only``) a fresh training run.
+
+    Returns the trace, or None with ``lookup_only`` when nothing held it.
+    """
+    from .cache import fit_to
+
+    if session is not None and key in session.traces:
+        held, budget = session.traces[key]
+        trace = fit_to(held, config, budget)
+        if trace is not None:
+            session.used.add(key)
+            return trace
+    if cache is not None:
+        entry = cache.entry(key)
+        trace = fit_to(entry[0], config, entry[1]) if entry is not None else None
+        if trace is not None:
+            if session is not None:
+                session.traces[key] = entry
+                session.used.add(key)
+            return trace
+    if lookup_only:
+        return None
+    if trainer is not None:
+        trace = trainer(config, dataset, layers)
+    else:
+        trace = train_for(config, dataset, layers, progress=progress)
+    remember(trace, config, key, cache=cache, session=session)
+    return trace
+
+
+def remember(trace, config: Config, key: str, *, cache=None, session: Session | None = None) -> None:
+    """Keep a freshly trained trace in the cache and the session."""
+    if cache is not None:
+        cache.put(key, trace, config)
+    if session is not None:
+        from .cache import by_budget
+        session.traces[key] = (trace, by_budget(trace, config))
+        session.used.add(key)
 
 
 def default_out(config: Config) -> Path:
     return Path("build") / config.name
 
 
-def write_deck(story: Story, trace, config: Config, folder: Path) -> list[Path]:
+def _figure_token(trace_key_: str, spec: dict) -> str:
+    text = json.dumps({"trace": trace_key_, "spec": spec}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Session | None = None,
+               key: str = "", extra_figures: tuple = ()) -> list[Path]:
     """Render a story into an empty ``folder``: index.html, assets, figures and the trace."""
+    from .compare import draw_compare, figure_token
     from .render import copy_assets, draw_figures, make_environment, render_story
     from .resources import reveal_version
 
     user_dirs = tuple(p for p in (config.deck.templates,) if p is not None)
-    env = make_environment(user_dirs)
+    if session is not None:
+        env = session.envs.get(user_dirs) or session.envs.setdefault(user_dirs, make_environment(user_dirs))
+    else:
+        env = make_environment(user_dirs)
     written = copy_assets(folder, story.theme, user_dirs)
-    written += draw_figures(trace, story.figures, folder)
+    figures = []
+    for spec in story.figures:
+        token = _figure_token(key, spec) if key and session is not None else ""
+        figures.append((spec, token, lambda spec=spec: draw_figures(trace, [spec], folder)))
+    for spec in extra_figures:
+        token = figure_token(spec) if session is not None else ""
+        figures.append((spec, token, lambda spec=spec: draw_compare(spec, folder / spec["path"])))
+    for spec, token, draw in figures:
+        target = folder / spec["path"]
+        if token and token in session.figures:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(session.figures[token])
+        else:
+            draw()
+            if token:
+                session.figures[token] = target.read_bytes()
+        if token:
+            session.used.add(token)
+        written.append(target)
     html = render_story(env, story, reveal_version=reveal_version(), theme_css=f"assets/reveal/theme/{story.theme}.css")
     (folder / "index.html").write_text(html, encoding="utf-8")
     trace.save(folder)
@@ -67,36 +187,74 @@ def write_deck(story: Story, trace, config: Config, folder: Path) -> list[Path]:
 
 
 def build(config: Config, out: str | Path | None = None, *, force: bool = False,
-          trainer: Callable | None = None) -> BuildResult:
-    """Build the deck a config describes into ``out`` (default ``build/<name>``)."""
+          trainer: Callable | None = None, cache=None, session: Session | None = None,
+          progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
+    """Build the deck a config describes into ``out`` (default ``build/<name>``).
+
+    ``cache``: a :class:`~deckgen.cache.TraceCache` to reuse and store runs in
+    (None: always train). ``session``: a :class:`Session` kept between builds.
+    ``progress``: see :data:`Progress`. ``jobs``: processes for comparison variants.
+    """
     out = Path(out) if out is not None else default_out(config)
     out = out.absolute()
-    ours_before = check_out(out, force)
+    check_out(out, force)   # a folder that cannot be built into stops the build before training
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
     def lap(stage: str) -> None:
         nonlocal clock
         now = time.perf_counter()
-        timings[stage] = now - clock
+        timings[stage] = timings.get(stage, 0.0) + now - clock
         clock = now
 
+    if session is not None:
+        session.start()
     dataset = load_dataset(config)
     layers = resolve_layers(config, dataset)
+    key = trace_key(config, dataset, layers)
     lap("data")
-    trace = (trainer or train_for)(config, dataset, layers)
-    lap("train")
-    story = build_story(config, dataset, trace)
-    lap("story")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.deckgen-tmp-", dir=out.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a deck is meant to be served and shared
+    trained = []
+
+    def counted_trainer(*args):
+        trained.append(True)
+        return (trainer or train_for)(*args)
+
+    bar = progress("training") if progress is not None else None
+
+    def train_with_bar(cfg, data, lay):
+        trained.append(True)
+        return train_for(cfg, data, lay, progress=bar)
+
+    variants, jobs_ = [], None
+    if config.deck.compare:   # variants start training in other processes while the main run trains here
+        from .compare import VariantJobs, variants_of
+        variants = variants_of(config)
+        jobs_ = VariantJobs(variants, cache=cache, session=session, progress=progress, jobs=jobs)
     try:
-        write_deck(story, trace, config, tmp)
+        trace = obtain_trace(config, dataset, layers, key=key, cache=cache, session=session,
+                             trainer=counted_trainer if trainer is not None else train_with_bar)
+        lap("train")
+        runs = jobs_.results() if jobs_ is not None else []
+    except BaseException:
+        if jobs_ is not None:
+            jobs_.cancel()
+        raise
+    if jobs_ is not None:
+        lap("compare")
+    extra_figures: tuple = ()
+    story = build_story(config, dataset, trace)
+    if runs:
+        from .compare import compare_slides, insert_slides, main_label, summarize
+        main = summarize(trace, main_label(config, variants), 0, key=key)
+        slides, figure = compare_slides(main, runs, trace, config, dataset, variants)
+        story = replace(story, slides=insert_slides(story.slides, slides))
+        extra_figures = (figure,)
+    lap("story")
+    with staging(out, force) as tmp:   # installed into out only when everything is written
+        write_deck(story, trace, config, tmp, session=session, key=key, extra_figures=extra_figures)
         lap("render")
-        install(tmp, out, ours_before)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     lap("write")
-    return BuildResult(out=out, slides=len(story.slides), timings=timings, diagnosis=story.summary["diagnosis"])
+    if session is not None:
+        session.finish()
+    return BuildResult(out=out, slides=len(story.slides), timings=timings, diagnosis=story.summary["diagnosis"],
+                       trained=bool(trained), variants=runs)

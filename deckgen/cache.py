@@ -1,0 +1,312 @@
+"""The trace cache: train once per training setup, however often the slides change.
+
+An entry is keyed by everything that affects the numbers a run produces: the
+data the network actually sees (the bytes of ``X`` and ``y``), the resolved
+layer sizes, the ``network`` and ``training`` settings, deckgen's version and
+the source of the training code. Presentation settings (title, precision,
+theme, templates, shown rows, checkpoints and explained iterations) are not in
+the key, so changing them reuses the cached run.
+
+What a run *keeps* does depend on ``deck.explain`` and ``deck.checkpoints`` when
+not every iteration fits the memory budget. A cached trace is therefore only
+reused when it holds every iteration the new config needs, and it is cut down
+to exactly what a fresh run would keep, so a deck never depends on what the
+cache happened to hold (see :func:`fit_to`).
+
+Entries live in ``$XDG_CACHE_HOME/deckgen/traces`` (``~/.cache/deckgen/traces``
+when unset; ``DECKGEN_CACHE_DIR`` overrides both), one folder per key with the
+trace files and an ``entry.json`` holding their SHA-256 sums. An entry whose
+files do not match their sums is removed and retrained, never trusted. The
+cache is kept under a size limit (``DECKGEN_CACHE_SIZE_MB``, default 1024) by
+evicting the least recently used entries.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+
+FORMAT = 1
+DEFAULT_LIMIT_MB = 1024
+ENTRY = "entry.json"
+FILES = ("trace.npz", "trace.json")
+
+
+def default_dir() -> Path:
+    """Where the cache lives: ``DECKGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/deckgen/traces``."""
+    explicit = os.environ.get("DECKGEN_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    root = Path(base).expanduser() if Path(base).expanduser().is_absolute() else Path.home() / ".cache"
+    return root / "deckgen" / "traces"
+
+
+def default_limit() -> int:
+    """The size limit in bytes (``DECKGEN_CACHE_SIZE_MB``, default 1024 MB)."""
+    raw = os.environ.get("DECKGEN_CACHE_SIZE_MB", "")
+    try:
+        mb = float(raw) if raw.strip() else DEFAULT_LIMIT_MB
+    except ValueError:
+        mb = DEFAULT_LIMIT_MB
+    return max(int(mb * 2**20), 0)
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 of the training code, so an edited ``train.py`` never reuses old runs."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in ("train.py", "trace.py"):
+        path = here / name
+        h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    return h.hexdigest()
+
+
+def _array_digest(a: np.ndarray) -> dict:
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    return {"shape": list(a.shape), "sha256": hashlib.sha256(a.tobytes()).hexdigest()}
+
+
+def training_key(config, dataset, layers) -> str:
+    """The cache key of a run: a hex digest of everything that affects its numbers."""
+    spec = config.training_key()
+    spec.pop("data", None)        # replaced by the data itself: the same X and y hit the same entry
+    spec["network"]["layers"] = [int(n) for n in layers]   # "auto" resolved
+    material = {"format": FORMAT, "deckgen": __version__, "code": code_digest(), **spec,
+                "X": _array_digest(dataset.X), "y": _array_digest(dataset.y)}
+    text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- what a run keeps
+
+def wanted(config) -> list[int]:
+    """The iterations a run of ``config`` keeps when not every iteration fits the memory budget.
+
+    The rule is the training code's own: the explained iterations, the
+    checkpoints, ``T-1`` and ``T``.
+    """
+    from .train import _shown
+
+    return _shown(config.training.iterations, config.deck.explain, config.deck.checkpoints)
+
+
+def by_budget(trace, config) -> bool | None:
+    """Whether a fresh run of ``config`` kept every iteration because the whole run fitted its budget.
+
+    False for a trace that does not keep every iteration; None when it keeps
+    every iteration but would have anyway (the explained iterations and
+    checkpoints cover the run), so the budget is not known to suffice.
+    """
+    if not trace.complete:
+        return False
+    try:
+        return True if len(wanted(config)) != config.training.iterations + 1 else None
+    except ValueError:
+        return None
+
+
+def fit_to(trace, config, budget: bool | None):
+    """``trace`` as a fresh run of ``config`` would produce it, or None when it lacks iterations.
+
+    ``budget`` says whether the cached run kept every iteration because the
+    whole run fitted its memory budget (see :func:`by_budget`; None: unknown). The budget is part of
+    the key, so a run that fitted still fits.
+    """
+    T = config.training.iterations
+    try:
+        want = wanted(config)
+    except ValueError:          # iterations out of range: training reports it
+        return None
+    covers_all = len(want) == T + 1
+    if trace.complete:
+        return trace if (covers_all or budget) else None
+    if covers_all or trace.stopped_at is not None:
+        return None
+    kept = trace.kept
+    if not set(want) <= set(kept):
+        return None
+    if list(kept) == want:
+        return trace
+    return _subset(trace, want)
+
+
+def _subset(trace, want: list[int]):
+    """A trace keeping only the iterations ``want`` (all of which ``trace`` keeps)."""
+    from .trace import Trace
+
+    stacks = {}
+    for name, stack in trace.stacks.items():
+        held = trace.kept[: len(stack)]     # a shorter stack holds the first kept iterations
+        idx = [bisect.bisect_left(held, t) for t in want if t in held]
+        stacks[name] = np.ascontiguousarray(stack[idx])
+    return Trace(layers=trace.layers, activation=trace.activation, bias=trace.bias,
+                 learning_rate=trace.learning_rate, iterations=trace.iterations, stopped_at=trace.stopped_at,
+                 kept=tuple(want), complete=False, inputs=dict(trace.inputs), stacks=stacks,
+                 scalars=dict(trace.scalars))
+
+
+# --------------------------------------------------------------------------- the store
+
+@dataclass(frozen=True)
+class CacheInfo:
+    folder: Path
+    entries: int
+    size: int
+    limit: int
+
+
+class CorruptEntry(Exception):
+    """A cache entry whose files do not match their recorded checksums."""
+
+
+class TraceCache:
+    """Traces on disk, keyed by :func:`training_key`, bounded in size, verified on every read."""
+
+    def __init__(self, folder: str | os.PathLike | None = None, limit: int | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_dir()
+        self.limit = default_limit() if limit is None else int(limit)
+        self.corrupt: list[str] = []     # keys found corrupt (and removed) by this object
+
+    def _entry(self, key: str) -> Path:
+        return self.folder / key[:2] / key
+
+    # -- reading -----------------------------------------------------------------
+    def get(self, key: str, config=None):
+        """The cached trace for ``key`` fitted to ``config`` (see :func:`fit_to`), or None."""
+        entry = self.entry(key)
+        if entry is None:
+            return None
+        trace, budget = entry
+        return trace if config is None else fit_to(trace, config, budget)
+
+    def entry(self, key: str):
+        """``(trace as stored, by_budget)`` for ``key``, or None; a corrupt entry is removed."""
+        folder = self._entry(key)
+        if not (folder / ENTRY).is_file():
+            return None
+        try:
+            trace, meta = self._read(folder)
+        except (CorruptEntry, OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+            self.corrupt.append(key)
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        try:
+            os.utime(folder / ENTRY)          # least recently used goes first
+        except OSError:
+            pass
+        return trace, meta.get("by_budget")
+
+    def _read(self, folder: Path):
+        from .trace import load_trace
+
+        meta = json.loads((folder / ENTRY).read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            raise CorruptEntry(f"unknown cache format {meta.get('format')!r}")
+        for name in FILES:
+            if _file_digest(folder / name) != meta["files"][name]:
+                raise CorruptEntry(f"{folder / name}: checksum mismatch")
+        trace = load_trace(folder)
+        return trace, meta
+
+    # -- writing -----------------------------------------------------------------
+    def put(self, key: str, trace, config=None) -> bool:
+        """Store ``trace`` under ``key``; False when it is larger than the whole cache may be."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".put-", dir=self.folder))
+        try:
+            trace.save(tmp)
+            sums, size = {}, 0
+            for name in FILES:
+                sums[name] = _file_digest(tmp / name)
+                size += (tmp / name).stat().st_size
+            if size > self.limit:
+                return False
+            meta = {"format": FORMAT, "key": key, "deckgen": __version__, "files": sums, "size": size,
+                    "complete": trace.complete, "by_budget": by_budget(trace, config) if config else None}
+            (tmp / ENTRY).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            final = self._entry(key)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            old = None
+            if final.exists():
+                old = final.with_name(f".old-{final.name}-{os.getpid()}-{time.monotonic_ns()}")
+                try:
+                    os.replace(final, old)
+                except OSError:
+                    old = None
+            try:
+                os.replace(tmp, final)
+            except OSError:
+                return final.is_dir()        # another process stored the same run meanwhile
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        self.evict()
+        return True
+
+    # -- housekeeping --------------------------------------------------------------
+    def entries(self) -> list[tuple[float, int, Path]]:
+        """``(last used, size, folder)`` of every entry, least recently used first."""
+        found = []
+        if not self.folder.is_dir():
+            return found
+        for meta in self.folder.glob(f"??/*/{ENTRY}"):
+            try:
+                stat = meta.stat()
+                size = sum(f.stat().st_size for f in meta.parent.iterdir() if f.is_file())
+            except OSError:
+                continue
+            found.append((stat.st_mtime, size, meta.parent))
+        return sorted(found)
+
+    def evict(self, limit: int | None = None) -> int:
+        """Remove least recently used entries until the cache fits ``limit``; return how many went."""
+        limit = self.limit if limit is None else limit
+        entries = self.entries()
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        for _, size, folder in entries:
+            if total <= limit:
+                break
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= size
+            removed += 1
+        return removed
+
+    def clear(self) -> int:
+        """Remove every entry (and leftovers of interrupted writes); return how many entries went."""
+        count = len(self.entries())
+        if self.folder.is_dir():
+            for child in self.folder.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+        return count
+
+    def info(self) -> CacheInfo:
+        entries = self.entries()
+        return CacheInfo(folder=self.folder, entries=len(entries), size=sum(s for _, s, _ in entries),
+                         limit=self.limit)
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()

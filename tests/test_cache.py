@@ -1,0 +1,229 @@
+"""The trace cache: what reuses a run, what retrains, corrupt entries, size bound, the cache commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import deckgen.train
+from deckgen.build import Session, build
+from deckgen.cache import TraceCache, default_dir, fit_to, training_key, wanted
+from deckgen.cli import cli
+from deckgen.config import load_config
+from deckgen.data import load_dataset, resolve_layers
+
+SMALL = ["training.iterations=400", "deck.checkpoints=100"]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("DECKGEN_CACHE_DIR", raising=False)
+    monkeypatch.delenv("DECKGEN_CACHE_SIZE_MB", raising=False)
+    monkeypatch.delenv("DECKGEN_NO_CACHE", raising=False)
+
+
+@pytest.fixture
+def trainings(monkeypatch) -> list:
+    """Every call of deckgen.train.train, counted (the cache must make these unnecessary)."""
+    calls = []
+    real = deckgen.train.train
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("learning_rate"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deckgen.train, "train", counting)
+    return calls
+
+
+@pytest.fixture
+def cache(tmp_path) -> TraceCache:
+    return TraceCache(tmp_path / "cache")
+
+
+def cfg(*overrides: str):
+    return load_config(None, [*SMALL, *overrides])
+
+
+@pytest.mark.parametrize("change", [
+    'title="Another title"', "deck.precision=5", "deck.theme=black", "deck.explain=[0,3]",
+    "deck.checkpoints=50", "data.rows=[0,3]", "deck.worked_cells=2", "deck.trask_names=true",
+])
+def test_a_presentation_only_change_does_not_retrain(change, cache, tmp_path, trainings):
+    build(cfg(), tmp_path / "a", cache=cache)
+    assert len(trainings) == 1
+    result = build(cfg(change), tmp_path / "b", cache=cache)
+    assert len(trainings) == 1, f"{change} retrained"
+    assert result.trained is False
+
+
+def test_user_templates_do_not_retrain(cache, tmp_path, trainings):
+    templates = tmp_path / "mine"
+    (templates / "slides").mkdir(parents=True)
+    (templates / "slides" / "end.html").write_text('<section id="end"><h2>Questions?</h2></section>\n')
+    build(cfg(), tmp_path / "a", cache=cache)
+    build(cfg(f'deck.templates="{templates}"'), tmp_path / "b", cache=cache)
+    assert len(trainings) == 1
+    assert "Questions?" in (tmp_path / "b" / "index.html").read_text()
+
+
+@pytest.mark.parametrize("change", [
+    "training.learning_rate=0.5", "training.seed=2", "training.iterations=401", "network.layers=[3,5,1]",
+    "network.activation=tanh", "network.bias=true", "data.dataset=trask-2layer",
+])
+def test_a_training_change_retrains(change, cache, tmp_path, trainings):
+    build(cfg(), tmp_path / "a", cache=cache)
+    build(cfg(change), tmp_path / "b", cache=cache)
+    assert len(trainings) == 2
+
+
+def test_the_key_follows_the_data_not_how_it_is_given():
+    inputs = "data.inputs=[[0,0,1],[0,1,1],[1,0,1],[1,1,1]]"
+    a, b = cfg(), cfg(inputs, "data.targets=[[0],[1],[1],[0]]")
+    c = cfg(inputs, "data.targets=[[0],[1],[1],[1]]")
+    keys = []
+    for config in (a, b, c):
+        data = load_dataset(config)
+        keys.append(training_key(config, data, resolve_layers(config, data)))
+    assert keys[0] == keys[1]          # the built-in trask data, written out: the same run
+    assert keys[0] != keys[2]
+
+
+def test_no_cache_always_trains(tmp_path, trainings):
+    build(cfg(), tmp_path / "a")
+    build(cfg(), tmp_path / "b")
+    assert len(trainings) == 2
+
+
+def _entry_files(cache: TraceCache) -> list[Path]:
+    [(_, _, folder)] = cache.entries()
+    return [folder / "trace.npz", folder / "trace.json", folder / "entry.json"]
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "json", "entry", "missing"])
+def test_a_corrupt_entry_is_detected_and_rebuilt(damage, cache, tmp_path, trainings):
+    build(cfg(), tmp_path / "a", cache=cache)
+    good = (tmp_path / "a" / "trace.npz").read_bytes()
+    npz, manifest, entry = _entry_files(cache)
+    if damage == "flip":
+        data = bytearray(npz.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        npz.write_bytes(bytes(data))
+    elif damage == "truncate":
+        npz.write_bytes(npz.read_bytes()[:1000])
+    elif damage == "json":
+        manifest.write_text(manifest.read_text().replace('"sigmoid"', '"tanh"'))
+    elif damage == "entry":
+        entry.write_text("{ not json")
+    else:
+        npz.unlink()
+    result = build(cfg(), tmp_path / "b", cache=cache)
+    assert len(trainings) == 2 and result.trained
+    assert cache.corrupt
+    assert (tmp_path / "b" / "trace.npz").read_bytes() == good
+    # ...and stored again, whole: the next build reuses it.
+    build(cfg(), tmp_path / "c", cache=cache)
+    assert len(trainings) == 2
+
+
+def test_a_run_that_kept_only_some_iterations_is_reused_only_when_it_holds_what_is_needed(cache, tmp_path, trainings):
+    tight = ["training.memory_budget_mb=0.1", "deck.explain=[0]"]
+    build(cfg(*tight), tmp_path / "a", cache=cache)
+    assert len(trainings) == 1
+    # Iterations 399 and 400 (T-1 and T) are always kept, so explaining 399 needs no training.
+    build(cfg(*tight[:1], "deck.explain=[399]"), tmp_path / "b", cache=cache)
+    assert len(trainings) == 1
+    # Iteration 7 was not kept: training again is the only way to show it.
+    build(cfg(*tight[:1], "deck.explain=[7]"), tmp_path / "c", cache=cache)
+    assert len(trainings) == 2
+
+
+def test_a_reused_run_gives_the_same_deck_as_a_fresh_one(cache, tmp_path):
+    tight = "training.memory_budget_mb=0.1"
+    build(cfg(tight, "deck.explain=[0,100]", "deck.checkpoints=50"), tmp_path / "warm", cache=cache)
+    build(cfg(tight), tmp_path / "reused", cache=cache)          # cut down from the cached run
+    build(cfg(tight), tmp_path / "fresh")                        # trained from scratch
+    for name in ("trace.npz", "trace.json", "index.html"):
+        assert (tmp_path / "reused" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+
+
+def test_fit_to_cuts_a_trace_to_what_a_fresh_run_keeps():
+    big = cfg("training.memory_budget_mb=0.1", "deck.explain=[0,5]")
+    data = load_dataset(big)
+    trace = deckgen.train.train(data.X, data.y, (3, 4, 1), iterations=400, explain=(0, 5), checkpoints=100,
+                                memory_budget=10_000)
+    small = cfg("training.memory_budget_mb=0.1")
+    cut = fit_to(trace, small, False)
+    assert list(cut.kept) == wanted(small)
+    assert {0, 100, 200, 300, 399, 400} <= set(cut.kept) and 5 not in cut.kept
+    for name in ("W1", "dW2", "a2"):
+        for t in cut.kept:
+            if trace.has(name, t):
+                assert np.array_equal(cut.get(name, t), trace.get(name, t))
+    assert fit_to(trace, cfg("training.memory_budget_mb=0.1", "deck.explain=[6]"), False) is None
+
+
+def test_the_cache_stays_under_its_size_limit_least_recently_used_first(tmp_path):
+    config = cfg()
+    data = load_dataset(config)
+    traces = [deckgen.train.train(data.X, data.y, (3, 4, 1), iterations=400, seed=s, checkpoints=100)
+              for s in range(3)]
+    probe = TraceCache(tmp_path / "probe")
+    probe.put("probe", traces[0])
+    size = probe.info().size
+    cache = TraceCache(tmp_path / "c", limit=int(size * 2.5))
+    cache.put("a" * 64, traces[0], config)
+    cache.put("b" * 64, traces[1], config)
+    import os
+    import time
+    for i, key in enumerate(("a" * 64, "b" * 64)):   # make the order unambiguous on coarse clocks
+        os.utime(cache._entry(key) / "entry.json", (time.time() - 100 + i, time.time() - 100 + i))
+    assert cache.get("a" * 64) is not None                     # "a" is now the most recently used
+    cache.put("c" * 64, traces[2], config)
+    assert cache.info().entries == 2 and cache.info().size <= cache.limit
+    assert cache.get("b" * 64) is None and cache.get("a" * 64) is not None
+    assert TraceCache(tmp_path / "tiny", limit=10).put("d" * 64, traces[0]) is False   # too big to keep at all
+
+
+def test_the_cache_lives_in_xdg_cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
+    assert default_dir() == tmp_path / "elsewhere" / "deckgen" / "traces"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_dir() == Path.home() / ".cache" / "deckgen" / "traces"
+    monkeypatch.setenv("DECKGEN_CACHE_DIR", str(tmp_path / "explicit"))
+    assert default_dir() == tmp_path / "explicit"
+
+
+def test_cache_commands(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "deck"
+    result = runner.invoke(cli, ["build", "-q", "-o", str(out), *[f"--set={s}" for s in SMALL]])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "xdg" / "deckgen" / "traces"
+    info = runner.invoke(cli, ["cache", "info"])
+    assert info.exit_code == 0 and str(folder) in info.output and ": 1 runs" in info.output
+    cleared = runner.invoke(cli, ["cache", "clear"])
+    assert cleared.exit_code == 0 and "Removed 1 cached runs" in cleared.output
+    assert TraceCache(folder).info().entries == 0
+
+
+def test_a_session_skips_loading_and_drawing_again(cache, tmp_path, trainings, monkeypatch):
+    import deckgen.render.figures as figures
+
+    drawn = []
+    real = figures.draw_figures
+    monkeypatch.setattr(figures, "draw_figures", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    import deckgen.render
+    monkeypatch.setattr(deckgen.render, "draw_figures", figures.draw_figures)
+    session = Session()
+    build(cfg(), tmp_path / "a", cache=cache, session=session)
+    first = len(drawn)
+    build(cfg('title="Again"'), tmp_path / "a", cache=cache, session=session)
+    assert len(trainings) == 1 and len(drawn) == first
+    assert (tmp_path / "a" / "figures" / "mae.svg").is_file()
+    assert json.loads((tmp_path / "a" / ".deckgen.json").read_text())["files"]
