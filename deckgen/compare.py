@@ -1,0 +1,490 @@
+""""What if" slides: train variants of the deck's network and set them side by side.
+
+A variant is a table of config overrides (``deck.compare`` in the deck file, or
+``--compare training.learning_rate=0.1,1,10`` on the command line). Each one is
+trained like the main run, through the trace cache, with the variants that
+miss the cache trained in parallel worker processes. Two slides come out: the
+error curves of every run overlaid on one plot, and a table of each run's
+final error and predictions.
+
+Provenance: only numbers from the deck's own trace carry ``data-trace`` (the
+"this talk" row of the table). A variant's numbers come from another run, so
+they are plain text inside elements carrying ``data-variant="N"`` (N counts
+the variants from 1, in the order given); ``trace.json`` of the deck does not
+describe them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import FIELDS, Config, ConfigError, parse_override, validate
+from .errors import DeckgenError
+
+FIGURE = "figures/compare.svg"
+#: Keys a variant may change: the ones that change the run. (Slides come from the main config.)
+TRAINING_SECTIONS = ("data.", "network.", "training.")
+#: How the keys read on a slide.
+_NAMES = {"training.learning_rate": "learning rate", "network.layers": "layers", "training.seed": "seed",
+          "training.iterations": "iterations", "network.activation": "activation", "network.bias": "bias"}
+#: A variant keeps only what the comparison slides need, so its runs stay small in memory and cache.
+_VARIANT_DECK = {"deck.explain": [], "deck.checkpoints": []}
+
+
+# --------------------------------------------------------------------------- parsing
+
+def split_values(text: str) -> list[str]:
+    """``"0.1,1,[3,4,1]"`` -> ``["0.1", "1", "[3,4,1]"]``: commas inside brackets or quotes stay."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _toml(value: Any) -> str:
+    """A TOML literal for a value parsed from TOML (numbers, strings, booleans, lists)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
+def compare_override(options: tuple[str, ...] | list[str]) -> str | None:
+    """``--compare`` options as one ``deck.compare=[...]`` override (None when there are none).
+
+    Each option is ``KEY=V1,V2,...`` and gives one variant per value; several
+    options add their variants one after the other. They replace the deck
+    file's ``deck.compare``.
+    """
+    variants: list[dict] = []
+    errors: list[str] = []
+    for option in options:
+        key, sep, raw = option.partition("=")
+        values = split_values(raw)
+        if not sep or not key.strip() or not values:
+            errors.append(f"--compare {option}: expected KEY=V1,V2,... — write it like "
+                          "--compare training.learning_rate=0.1,1,10")
+            continue
+        for text in values:
+            try:
+                k, v = parse_override(f"{key.strip()}={text}")
+            except ConfigError as exc:
+                errors += [m.replace("--set", "--compare", 1) for m in exc.messages]
+                continue
+            variants.append({k: v})
+    if errors:
+        raise ConfigError(*errors)
+    if not variants:
+        return None
+    return "deck.compare=" + _toml(variants)
+
+
+def _flat(table: dict, prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted in ("data", "network", "training", "deck"):
+            flat.update(_flat(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def config_values(config: Config) -> dict[str, Any]:
+    """The flat ``{"section.key": value}`` pairs (those that differ from the defaults) that validate back into ``config``."""
+    values, default = {}, Config()
+    for key in FIELDS:
+        section, _, leaf = key.rpartition(".")
+        value = getattr(getattr(config, section) if section else config, leaf)
+        if value is not None and value != getattr(getattr(default, section) if section else default, leaf):
+            values[key] = _plain(value)
+    values.pop("deck.compare", None)
+    return values
+
+
+# --------------------------------------------------------------------------- variants
+
+@dataclass(frozen=True)
+class Variant:
+    index: int                       # 1-based, in the order given
+    label: str                       # "learning rate 10"
+    overrides: dict[str, Any]
+    config: Config
+
+
+def label_of(overrides: dict[str, Any]) -> str:
+    parts = []
+    for key, value in overrides.items():
+        name = _NAMES.get(key, key.rpartition(".")[2].replace("_", " "))
+        if isinstance(value, bool):
+            text = str(value).lower()
+        elif isinstance(value, float):
+            text = f"{value:g}"
+        elif isinstance(value, (list, dict)):
+            text = json.dumps(value)
+        else:
+            text = str(value)
+        parts.append(f"{name} {text.replace(',', ', ').replace('  ', ' ')}")
+    return ", ".join(parts)
+
+
+def variants_of(config: Config) -> list[Variant]:
+    """One validated config per ``deck.compare`` entry; every problem is reported at once."""
+    out, errors = [], []
+    base = config_values(config)
+    sources = {"data.dataset", "data.csv", "data.inputs", "data.targets"}
+    for i, table in enumerate(config.deck.compare, 1):
+        overrides = _flat(table)
+        where = f"deck.compare variant {i}"
+        bad = [k for k in overrides if not k.startswith(TRAINING_SECTIONS)]
+        if bad:
+            errors.append(f"{config.where('deck.compare')}: {where}: {', '.join(bad)} only change the slides, "
+                          "not the run — a variant may change data.*, network.* and training.* keys")
+            continue
+        values = dict(base)
+        if sources & set(overrides):  # a new data source replaces the deck's
+            for key in sources:
+                values.pop(key, None)
+        values.update(overrides)
+        values.update(_VARIANT_DECK)
+        try:
+            cfg = validate(values, source=config.source, name=config.name,
+                           origins={k: f"{config.where('deck.compare')}: {where}" for k in overrides})
+        except ConfigError as exc:
+            errors += exc.messages
+            continue
+        out.append(Variant(index=i, label=label_of(overrides), overrides=overrides, config=cfg))
+    if errors:
+        raise ConfigError(*errors)
+    return out
+
+
+@dataclass
+class Run:
+    """What the comparison slides need from one run."""
+
+    label: str
+    index: int                        # 0 = the deck's own run
+    mae: np.ndarray                   # every iteration 0..last
+    final_t: int
+    final_mae: float
+    predictions: np.ndarray           # a{L} at final_t, N x nL
+    diagnosis: dict
+    trained: bool = False
+    seconds: float = 0.0
+    key: str = ""
+
+
+def final_iteration(trace) -> int:
+    """The iteration whose forward pass the predictions slide shows (Trask's last printout)."""
+    L = len(trace.layers) - 1
+    last = trace.last
+    return last - 1 if last >= 1 and trace.has(f"a{L}", last - 1) else last
+
+
+def summarize(trace, label: str, index: int, **extra) -> Run:
+    from .story import diagnose
+
+    L = len(trace.layers) - 1
+    t = final_iteration(trace)
+    preds = trace.get(f"a{L}", t) if trace.has(f"a{L}", t) else np.full(trace.get("y", 0).shape, np.nan)
+    return Run(label=label, index=index, mae=np.asarray(trace.series("mae"), dtype=float), final_t=t,
+               final_mae=float(trace.series("mae")[t]) if t < len(trace.series("mae")) else float("nan"),
+               predictions=np.array(preds), diagnosis=diagnose(trace), **extra)
+
+
+# --------------------------------------------------------------------------- training in parallel
+# Variants that miss the cache train in worker processes, at most ``jobs`` at a time. A worker is a
+# fresh ``python -c`` running :func:`worker_main`: nothing is forked from this process (which may be
+# a server with threads running) and no main module is re-imported (notebooks, ``python -m deckgen``).
+# It reports progress as ``progress DONE TOTAL`` lines on stdout and saves the trace into a folder.
+
+def worker_main(argv: list[str] | None = None) -> int:
+    """Entry point of a worker: ``CONFIG.pickle OUT_FOLDER``."""
+    import pickle
+    import sys
+
+    from .build import train_for
+    from .data import load_dataset, resolve_layers
+
+    config_file, folder = (argv if argv is not None else sys.argv[1:])[:2]
+    with open(config_file, "rb") as f:
+        config = pickle.load(f)
+    dataset = load_dataset(config)
+    layers = resolve_layers(config, dataset)
+
+    def progress(done: int, total: int) -> None:
+        print(f"progress {done} {total}", flush=True)
+
+    trace = train_for(config, dataset, layers, progress=progress)
+    trace.save(folder)
+    print("done", flush=True)
+    return 0
+
+
+class VariantJobs:
+    """Variants being fetched from the cache or trained; :meth:`results` waits for them."""
+
+    def __init__(self, variants: list[Variant], *, cache=None, session=None, progress=None,
+                 jobs: int | None = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .build import obtain_trace, trace_key
+        from .data import load_dataset, resolve_layers
+
+        self.variants, self.cache, self.session = variants, cache, session
+        self.runs: dict[int, Run] = {}
+        self.keys: dict[int, str] = {}
+        missing = []
+        for v in variants:
+            dataset = load_dataset(v.config)
+            layers = resolve_layers(v.config, dataset)
+            key = self.keys[v.index] = trace_key(v.config, dataset, layers)
+            trace = obtain_trace(v.config, dataset, layers, key=key, cache=cache, session=session, lookup_only=True)
+            if trace is not None:
+                self.runs[v.index] = summarize(trace, v.label, v.index, key=key)
+            else:
+                missing.append(v)
+        self.tmp = Path(tempfile.mkdtemp(prefix="deckgen-variants-")) if missing else None
+        self.procs: list[subprocess.Popen] = []
+        self.lock = threading.Lock()
+        self.cancelled = False
+        self.pool = ThreadPoolExecutor(max_workers=max(1, min(jobs or os.cpu_count() or 1, len(missing) or 1)))
+        self.futures = {v.index: self.pool.submit(self._train, v, progress(f"variant {v.index}: {v.label}")
+                                                  if progress else None) for v in missing}
+
+    def _train(self, v: Variant, bar) -> float:
+        import pickle
+
+        folder = self.tmp / str(v.index)
+        config_file = self.tmp / f"{v.index}.pickle"
+        config_file.write_bytes(pickle.dumps(v.config))
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[1])   # a checkout that is not installed works too
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        start = time.perf_counter()
+        with self.lock:
+            if self.cancelled:
+                raise DeckgenError("cancelled")
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from deckgen.compare import worker_main; sys.exit(worker_main())",
+                 str(config_file), str(folder)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            self.procs.append(proc)
+        for line in proc.stdout:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "progress" and bar is not None:
+                bar(int(parts[1]), int(parts[2]))
+        err = proc.stderr.read()
+        if proc.wait() != 0:
+            last = next((l for l in reversed(err.strip().splitlines()) if l.strip()), f"exit code {proc.returncode}")
+            raise DeckgenError(f"deck.compare variant {v.index} ({v.label}): training failed: {last}")
+        return time.perf_counter() - start
+
+    def results(self) -> list[Run]:
+        from .build import remember
+        from .trace import load_trace
+
+        try:
+            for index, future in self.futures.items():
+                seconds = future.result()
+                v = next(v for v in self.variants if v.index == index)
+                trace = load_trace(self.tmp / str(index))
+                remember(trace, v.config, self.keys[index], cache=self.cache, session=self.session)
+                self.runs[index] = summarize(trace, v.label, index, trained=True, seconds=seconds,
+                                             key=self.keys[index])
+        finally:
+            self.close()
+        return [self.runs[v.index] for v in self.variants]
+
+    def cancel(self) -> None:
+        """Stop every worker (the build failed or was interrupted) and clean up."""
+        with self.lock:
+            self.cancelled = True
+            for proc in self.procs:
+                if proc.poll() is None:
+                    proc.kill()
+        self.close()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def run_variants(variants: list[Variant], **kwargs) -> list[Run]:
+    """Fetch or train every variant (misses in parallel processes) and wait for them."""
+    return VariantJobs(variants, **kwargs).results()
+
+
+# --------------------------------------------------------------------------- slides
+
+@dataclass(frozen=True)
+class Item:
+    """One number (or class name) in the table; ``trace`` is set only for the deck's own run."""
+
+    text: str
+    trace: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    variant: int                                  # 0 = this talk, else the variant's number
+    mae: Item
+    predictions: tuple[tuple[Item, ...], ...]     # per shown example: its outputs (or a class name)
+    outcome: str                                  # converged, stuck, diverged at ...
+    colour: str = ""
+
+    @property
+    def own(self) -> bool:
+        return self.variant == 0
+
+
+def _outcome(run: Run) -> str:
+    kind = run.diagnosis.get("kind")
+    if kind == "diverged":
+        return f"diverged at iteration {run.diagnosis['iteration']:,}"
+    if kind == "stuck":
+        return "stuck on a plateau"
+    return "converged"
+
+
+#: Line colours of the runs on the overlay plot (the deck's own run first).
+COLOURS = ("#c0392b", "#1f6fb2", "#1a8a4a", "#7b3fa0", "#d35400", "#00838f", "#b8860b", "#5c5c5c")
+
+
+def main_label(config: Config, variants: list[Variant]) -> str:
+    """The deck's own run described by the keys the variants change: "learning rate 1"."""
+    changed = list(dict.fromkeys(k for v in variants for k in v.overrides))
+    values = {}
+    for key in changed:
+        section, _, leaf = key.rpartition(".")
+        value = getattr(getattr(config, section) if section else config, leaf, None)
+        values[key] = _plain(value) if value is not None else "none"
+    return label_of(values) or "this talk"
+
+
+def compare_slides(main: Run, runs: list[Run], trace, config: Config, dataset, variants: list[Variant]):
+    """The two comparison slides (curves, table) and the figure spec they need."""
+    from .story import Slide
+    from .views import fmt
+
+    p = config.deck.precision
+    L = len(trace.layers) - 1
+    n_examples, outputs = (int(n) for n in main.predictions.shape)
+    shown = list(range(min(n_examples, config.deck.max_cols)))
+    names = dataset.class_names or dataset.target_names
+    targets = trace.get("y", 0)
+
+    def outputs_of(values: np.ndarray, address=None) -> tuple[Item, ...]:
+        if outputs <= 3:
+            return tuple(Item(fmt(v, p), address(j) if address else "") for j, v in enumerate(values))
+        k = int(np.nanargmax(values)) if np.isfinite(values).any() else 0
+        return (Item(names[k] if k < len(names) else f"#{k}"),)
+
+    rows = []
+    for i, run in enumerate([main, *runs]):
+        if run.index == 0:   # the deck's own run: numbers with their trace addresses
+            t = run.final_t
+            mae = Item(fmt(trace.value("mae", t), p), f"mae@{t}:0,0")
+            preds = tuple(outputs_of(trace.get(f"a{L}", t)[r], lambda j, r=r: f"a{L}@{t}:{r},{j}") for r in shown)
+        else:
+            mae = Item(fmt(run.final_mae, p))
+            preds = tuple(outputs_of(run.predictions[r]) for r in shown)
+        rows.append(Row(label=run.label, variant=run.index, mae=mae, predictions=preds, outcome=_outcome(run),
+                        colour=COLOURS[i % len(COLOURS)]))
+    changed = list(dict.fromkeys(_NAMES.get(k, k.rpartition(".")[2].replace("_", " "))
+                                 for v in variants for k in v.overrides))
+    figure = {"kind": "compare", "path": FIGURE, "runs": [main, *runs]}
+    common = {"figure": FIGURE, "count": len(runs), "final_t": f"{main.final_t:,}", "changed": tuple(changed),
+              "rows": tuple(rows)}
+    slides = [
+        Slide("slides/compare.html", "compare-curves", ctx={**common, "part": "curves"}),
+        Slide("slides/compare.html", "compare-table",
+              ctx={**common, "part": "table", "examples": tuple(str(r) for r in shown),
+                   "targets": tuple(" / ".join(fmt(v, 0 if float(v).is_integer() else p) for v in targets[r])
+                                    if outputs <= 3 else outputs_of(targets[r])[0].text for r in shown),
+                   "cut": n_examples > len(shown), "examples_total": n_examples}),
+    ]
+    return slides, figure
+
+
+def insert_slides(slides: tuple, extra: list) -> tuple:
+    """``extra`` placed just before the final predictions slide (or the end slide, or last)."""
+    ids = [s.id for s in slides]
+    for anchor in ("predictions", "end"):
+        if anchor in ids:
+            i = ids.index(anchor)
+            return tuple(slides[:i]) + tuple(extra) + tuple(slides[i:])
+    return tuple(slides) + tuple(extra)
+
+
+def draw_compare(spec: dict, path: Path) -> None:
+    """Every run's error curve on one log-scale plot, as deterministic SVG (like the deck's figures)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from .render.figures import _RC, _save
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(10, 4.6))
+        ax = fig.add_subplot()
+        longest = 1
+        for i, run in enumerate(spec["runs"]):
+            mae = np.asarray(run.mae, dtype=float)
+            t = np.arange(len(mae))
+            ok = np.isfinite(mae) & (mae > 0)
+            longest = max(longest, len(mae) - 1)
+            label = f"{run.label} (this talk)" if run.index == 0 else run.label
+            ax.plot(t[ok], mae[ok], color=COLOURS[i % len(COLOURS)], linewidth=2.4 if run.index == 0 else 1.8,
+                    label=label)
+            if run.diagnosis.get("kind") == "diverged" and ok.any():
+                last = int(t[ok][-1])
+                ax.plot([last], [mae[last]], "x", color=COLOURS[i % len(COLOURS)], markersize=10, mew=2.5)
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("mean absolute error")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_xlim(0, longest)
+        ax.legend(frameon=False)
+        _save(fig, path)
+
+
+def figure_token(spec: dict) -> str:
+    """What the figure depends on, for reusing it between builds of a running server."""
+    return json.dumps({"kind": "compare", "runs": [(r.key, r.label, r.index, r.diagnosis.get("kind"))
+                                                   for r in spec["runs"]]}, sort_keys=True, default=str)
