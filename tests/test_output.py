@@ -247,3 +247,25 @@ def test_install_into_a_missing_folder_just_renames(tmp_path):
     install(tmp, tmp_path / "out", set())
     assert json.loads((tmp_path / "out" / MARKER).read_text(encoding="utf-8"))["files"] == ["index.html"]
     assert not tmp.exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_from_the_terminal_leaves_the_old_deck(deck, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    before = snapshot(deck)
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "DECKGEN_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "deckgen", "build", "-o", str(deck),
+                             "--set", "training.iterations=5000000", "--set", "deck.checkpoints=1000000"],
+                            cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "interrupted" in err
+    assert snapshot(deck) == before
+    assert leftovers(deck) == []
