@@ -1,0 +1,235 @@
+"""``deckgen new NAME``: write a commented deck file that builds as it stands.
+
+Without data it is the built-in talk with every key explained. With
+``--data FILE.csv`` the file names the CSV and its target column(s) (the last
+column unless ``--target`` says otherwise), leaves the input and output layer
+sizes to ``"auto"``, and picks a learning rate for the number of rows: the
+updates add up over every row (Trask's rule, no averaging), so more rows need
+a smaller step. The CSV header is read with the csv module; the deck's own
+loader checks every cell when the deck is built.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DeckgenError
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+MAX_ROWS_READ = 200_000
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    header: tuple[str, ...]
+    target: tuple[str, ...]
+    features: tuple[str, ...]
+    rows: int
+    text_columns: tuple[str, ...]       # columns holding words (one-hot encoded by the loader)
+    classes: tuple[str, ...]            # values of a single text target
+    shown: tuple[int, ...]              # rows for the detailed slides
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def summarize_csv(path: Path, target: tuple[str, ...] = ()) -> DataSummary:
+    """What the deck file needs to know about a CSV file: columns, target, size, classes."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DeckgenError(f"--data {path}: file not found — check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeckgenError(f"--data {path}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
+    sample = text[:64 * 1024]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(text.splitlines(), dialect)
+    header = next((row for row in reader if any(c.strip() for c in row)), None)
+    if not header:
+        raise DeckgenError(f"--data {path}: no header row — the first line must name the columns")
+    header = [h.strip() for h in header]
+    rows = []
+    for row in reader:
+        if any(c.strip() for c in row):
+            rows.append([c.strip() for c in row])
+            if len(rows) >= MAX_ROWS_READ:
+                break
+    if not rows:
+        raise DeckgenError(f"--data {path}: no data rows below the header")
+    if target:
+        unknown = [t for t in target if t not in header]
+        if unknown:
+            import difflib
+            hints = [difflib.get_close_matches(t, header, n=1) for t in unknown]
+            raise DeckgenError(*(f"--target {t}: no such column{f' (did you mean {h[0]!r}?)' if h else ''} — "
+                                 f"the columns are {', '.join(header)}" for t, h in zip(unknown, hints)))
+    else:
+        target = (header[-1],)
+    if len(target) >= len(header):
+        raise DeckgenError(f"--data {path}: every column is a target — leave at least one column as input")
+    columns = {name: [r[i] for r in rows if i < len(r)] for i, name in enumerate(header)}
+    text_columns = tuple(n for n in header if any(c and not _is_number(c) for c in columns[n]))
+    classes: tuple[str, ...] = ()
+    shown: list[int] = []
+    if len(target) == 1 and target[0] in text_columns:
+        seen: dict[str, list[int]] = {}
+        for i, value in enumerate(columns[target[0]]):
+            seen.setdefault(value, []).append(i)
+        classes = tuple(seen)
+        per_class = max(1, 6 // max(len(seen), 1))
+        shown = sorted(i for idx in list(seen.values())[:6] for i in idx[:per_class])
+    if not shown:
+        shown = list(range(min(len(rows), 6)))
+    return DataSummary(header=tuple(header), target=tuple(target),
+                       features=tuple(h for h in header if h not in target), rows=len(rows),
+                       text_columns=text_columns, classes=classes, shown=tuple(shown))
+
+
+def _round(x: float) -> float:
+    """One significant digit: 0.0533 -> 0.05."""
+    if x <= 0:
+        return x
+    exp = math.floor(math.log10(x))
+    return round(round(x / 10**exp) * 10**exp, max(0, -exp))
+
+
+def learning_rate_for(rows: int) -> float:
+    """A step that suits summed (not averaged) updates over ``rows`` rows: 1 for Trask's 4, 0.05 for 150."""
+    return _round(min(1.0, 8.0 / max(rows, 1)))
+
+
+def _toml(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _line(setting: str, comment: str = "") -> str:
+    """``key = value`` with its comment lined up, as in the example decks."""
+    return f"{setting:<28} # {comment}" if comment else setting
+
+
+def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
+    hidden = max(4, min(16, 2 * len(s.features)))
+    lr = learning_rate_for(s.rows)
+    if s.classes:
+        more = ", ..." if len(s.classes) > 5 else ""
+        target_note = f"text: one output per value ({', '.join(s.classes[:5])}{more})"
+    else:
+        target_note = "numbers: the output is a sigmoid, so they should lie in 0–1"
+    text_inputs = [c for c in s.text_columns if c in s.features]
+    inputs_note = (_line("# categorical = []", "number columns to one-hot encode anyway (codes, not amounts)")
+                   if not text_inputs else f"# {', '.join(text_inputs)}: text, so one input per value (one-hot)")
+    title = f"What {' and '.join(s.target)} is it? A network learns from {csv_rel.rsplit('/', 1)[-1]}"
+    lines = [
+        f"# {name}: a deck made by `deckgen new` from {csv_rel} ({s.rows} rows, {len(s.header)} columns).",
+        f"# Build it with `deckgen build decks/{name}.toml`, or watch it with `deckgen serve decks/{name}.toml`.",
+        "# Every key is explained below; `deckgen keys` lists them all. Change anything from the",
+        "# command line too: --set training.learning_rate=0.1",
+        "",
+        f"title = {_toml(title)}",
+        "",
+        "[data]",
+        _line(f"csv = {_toml(csv_rel)}", "relative to this file; the header names the columns"),
+        _line(f"target = {_toml(list(s.target))}", target_note),
+        _line(f"# features = {_toml(list(s.features))}", "default: every column but the target"),
+        inputs_note,
+        _line('scale = "minmax"', 'numeric inputs scaled to 0–1 (or "standard", "none")'),
+        _line(f"rows = {_toml(list(s.shown))}", f"rows shown on the detailed slides (training uses all {s.rows})"),
+        _line("# shuffle = 1", "shuffle the rows with this seed"),
+        "",
+        "[network]",
+        _line(f'layers = ["auto", {hidden}, "auto"]', f"inputs from the data, {hidden} hidden units, outputs from the target"),
+        _line('activation = "sigmoid"', "hidden layers: sigmoid | tanh | relu (the output is always sigmoid)"),
+        _line("bias = true", "each unit learns its own offset"),
+        "",
+        "[training]",
+        _line("seed = 1", "the random initial weights"),
+        _line(f"learning_rate = {lr}", f"the changes add up over all {s.rows} rows: more rows, smaller step"),
+        "iterations = 20000",
+        _line("# memory_budget_mb = 256", "above this, matrices are kept only for the iterations shown"),
+        "",
+        "[deck]",
+        _line("explain = [0]", "iterations computed step by step on the slides"),
+        _line("checkpoints = 5000", "a checkpoint slide every N iterations (or a list)"),
+        _line("precision = 3", "decimal places"),
+        _line('theme = "white"', "white | black (fonts embedded); other reveal.js themes use local fonts"),
+        f'# compare = [{{ "training.learning_rate" = {_round(lr / 10)} }}, '
+        f'{{ "training.learning_rate" = {_round(lr * 10)} }}]   # "what if" slides',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def builtin_deck(name: str) -> str:
+    return f"""\
+# {name}: a deck made by `deckgen new`: Andrew Trask's 3-4-1 network on his XOR-like data.
+# Build it with `deckgen build decks/{name}.toml`, or watch it with `deckgen serve decks/{name}.toml`.
+# Every key is explained below; `deckgen keys` lists them all. Change anything from the
+# command line too: --set training.learning_rate=0.5
+
+title = "A neural network, number by number"
+
+[data]
+dataset = "trask"            # built-in: trask, trask-2layer, xor, and, or
+# csv = "data/my.csv"        # or a CSV file, relative to this file
+# target = ["label"]         #   with the column(s) to predict
+# inputs = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]   # or literal matrices
+# targets = [[0], [1], [1], [0]]
+
+[network]
+layers = [3, 4, 1]           # inputs, hidden units, outputs ("auto" for the first and last: from the data)
+activation = "sigmoid"       # hidden layers: sigmoid | tanh | relu (the output is always sigmoid)
+bias = false                 # Trask gets a bias from the constant third input instead
+
+[training]
+seed = 1                     # the random initial weights
+learning_rate = 1.0
+iterations = 60000
+
+[deck]
+explain = [0]                # iterations computed step by step on the slides
+checkpoints = 10000          # a checkpoint slide every N iterations (or a list)
+precision = 3                # decimal places
+theme = "white"              # white | black (fonts embedded); other reveal.js themes use local fonts
+# compare = [{{ "training.learning_rate" = 0.1 }}, {{ "training.learning_rate" = 10 }}]   # "what if" slides
+"""
+
+
+def new_deck(name: str, *, data: str | os.PathLike | None = None, target: tuple[str, ...] = (),
+             folder: str | os.PathLike = "decks") -> Path:
+    """Write ``folder/NAME.toml``; never overwrite an existing file. Returns its path."""
+    if not NAME.fullmatch(name) or name.endswith(".toml"):
+        stem = name[:-5] if name.endswith(".toml") else None
+        hint = f" — use {stem!r}" if stem and NAME.fullmatch(stem) else " — use letters, digits, '-', '_' and '.'"
+        raise DeckgenError(f"{name!r} is not a usable deck name{hint}")
+    folder = Path(folder)
+    path = folder / f"{name}.toml"
+    if path.exists():
+        raise DeckgenError(f"{path}: already exists — choose another name, or remove the file first")
+    if target and data is None:
+        raise DeckgenError("--target needs --data FILE.csv — name the CSV file the target column is in")
+    if data is not None:
+        data = Path(data)
+        summary = summarize_csv(data, tuple(target))
+        rel = Path(os.path.relpath(data.absolute(), folder.absolute())).as_posix()
+        text = csv_deck(name, rel, summary)
+    else:
+        text = builtin_deck(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(path, "x", encoding="utf-8") as f:     # "x": fails rather than overwrite
+            f.write(text)
+    except FileExistsError:
+        raise DeckgenError(f"{path}: already exists — choose another name, or remove the file first") from None
+    return path
