@@ -8,7 +8,11 @@ leave as one ``deckgen: error: ...`` line per problem, with no traceback unless
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import threading
+import time
 from pathlib import Path
 
 import click
@@ -34,6 +38,109 @@ class DeckgenGroup(click.Group):
             ctx.exit(130)
 
 
+# --------------------------------------------------------------------------- feedback
+
+class ProgressBars:
+    """Progress bars with an estimate of the time left, on one terminal line.
+
+    ``bars(label)`` returns ``update(done, total)``. A task shows only once it
+    has run for ``delay`` seconds (short training stays silent); several tasks
+    (comparison variants training in parallel) share the line. Nothing is drawn
+    when the stream is not a terminal, unless ``enabled`` says so.
+    """
+
+    def __init__(self, stream=None, *, enabled: bool | None = None, delay: float = 1.0, interval: float = 0.1,
+                 clock=time.monotonic, width: int | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = (hasattr(self.stream, "isatty") and self.stream.isatty()) if enabled is None else enabled
+        self.delay, self.interval, self.clock, self.width = delay, interval, clock, width
+        self.tasks: dict[str, list] = {}        # label -> [start, done, total]
+        self.lock = threading.Lock()
+        self.drawn = 0.0
+        self.shown = False
+
+    def __call__(self, label: str):
+        with self.lock:
+            self.tasks[label] = [self.clock(), 0, 0]
+
+        def update(done: int, total: int) -> None:
+            with self.lock:
+                task = self.tasks.get(label)
+                if task is None:
+                    return
+                task[1], task[2] = done, total
+                if total and done >= total:
+                    del self.tasks[label]
+                self._draw(force=total > 0 and done >= total)
+        return update
+
+    @staticmethod
+    def _duration(seconds: float) -> str:
+        seconds = int(round(seconds))
+        return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+    def line(self) -> str:
+        """The text of the progress line as it stands."""
+        now = self.clock()
+        parts = []
+        for label, (start, done, total) in self.tasks.items():
+            elapsed = now - start
+            if elapsed < self.delay or not total:
+                continue
+            frac = min(done / total, 1.0)
+            eta = self._duration(elapsed * (total - done) / done) if done else "?"
+            filled = int(frac * 20)
+            parts.append(f"{label} [{'#' * filled}{'.' * (20 - filled)}] {frac:4.0%} {eta} left")
+        return " | ".join(parts)
+
+    def _draw(self, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = self.clock()
+        if not force and now - self.drawn < self.interval:
+            return
+        self.drawn = now
+        text = self.line()
+        width = self.width or shutil.get_terminal_size((100, 20)).columns
+        if len(text) > width - 1:
+            text = text[: width - 2] + "…"
+        if text or self.shown:
+            self.stream.write("\r" + text + "\x1b[K")
+            self.stream.flush()
+            self.shown = bool(text)
+
+    def close(self) -> None:
+        with self.lock:
+            self.tasks.clear()
+            if self.enabled and self.shown:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+                self.shown = False
+
+
+def summary(result) -> list[str]:
+    """The lines printed after a build: slides, time per stage, where the trace came from, output."""
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+    total = sum(result.timings.values())
+    lines = [f"Built {result.slides} slides in {total:.1f}s ({stages})",
+             "  trace: " + ("trained" if result.trained else "reused (no training needed)")]
+    if result.variants:
+        trained = sum(1 for r in result.variants if r.trained)
+        lines.append(f"  what-if variants: {len(result.variants)} ({trained} trained, "
+                     f"{len(result.variants) - trained} reused)")
+    lines.append(f"  {result.out / 'index.html'}")
+    return lines
+
+
+def warn_diagnosis(diag: dict) -> None:
+    if diag.get("kind") in ("diverged", "stuck"):
+        hint = ("try a smaller training.learning_rate" if diag["kind"] == "diverged"
+                else "the deck explains the usual causes")
+        click.echo(f"deckgen: warning: {diag.get('message', 'training ' + diag['kind'])} — {hint}", err=True)
+
+
+# --------------------------------------------------------------------------- shared options
+
 def _debug(ctx: click.Context, _param, value: bool) -> bool:
     if value:
         ctx.meta["deckgen.debug"] = True
@@ -47,16 +154,53 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALU
                           help="Override a config key (TOML value), e.g. --set training.learning_rate=0.5. Repeatable.")
 templates_option = click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
                                 help="Folder of your own templates, searched before the built-in ones.")
+compare_option = click.option("--compare", "compare", multiple=True, metavar="KEY=V1,V2,...",
+                              help="Add \"what if\" slides: one variant per value, e.g. "
+                                   "--compare training.learning_rate=0.1,1,10 (replaces deck.compare). Repeatable.")
+no_cache_option = click.option("--no-cache", is_flag=True,
+                               help="Train even when the trace cache holds the run (and do not store it).")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 
 
-def load(config: Path | None, overrides: tuple[str, ...], templates: Path | None = None):
-    from .config import load_config
+def all_overrides(overrides: tuple[str, ...], templates: Path | None = None, compare: tuple[str, ...] = ()) -> list[str]:
+    """``--set`` values plus what ``--templates`` and ``--compare`` mean, as overrides."""
+    from .compare import compare_override
 
     extra = list(overrides)
     if templates is not None:
         extra.append(f"deck.templates={str(templates.resolve())!r}".replace("'", '"'))
-    return load_config(config, extra)
+    if compare:
+        extra.append(compare_override(compare))
+    return extra
 
+
+def load(config: Path | None, overrides: tuple[str, ...], templates: Path | None = None,
+         compare: tuple[str, ...] = ()):
+    from .config import load_config
+
+    return load_config(config, all_overrides(overrides, templates, compare))
+
+
+def open_cache(no_cache: bool):
+    """The user's trace cache, or None with --no-cache (or DECKGEN_NO_CACHE=1)."""
+    if no_cache or os.environ.get("DECKGEN_NO_CACHE", "").lower() not in ("", "0", "false", "no"):
+        return None
+    from .cache import TraceCache
+    return TraceCache()
+
+
+def run_build(cfg, out, *, force: bool = False, no_cache: bool = False, quiet: bool = False,
+              jobs: int | None = None):
+    from .build import build
+
+    bars = ProgressBars(enabled=False) if quiet else ProgressBars()
+    try:
+        return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs)
+    finally:
+        bars.close()
+
+
+# --------------------------------------------------------------------------- commands
 
 @click.group(cls=DeckgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="deckgen")
@@ -67,7 +211,8 @@ def cli() -> None:
     \b
     Example:
       deckgen build                      # the built-in talk: Trask's 3-4-1 network
-      deckgen build decks/iris.toml -o talk
+      deckgen serve decks/iris.toml      # rebuild and reload the browser on every change
+      deckgen export --pdf talk.pdf
     """
 
 
@@ -77,11 +222,14 @@ def cli() -> None:
               help="Output folder (default: build/<deck name>).")
 @set_option
 @templates_option
+@compare_option
 @click.option("--force", is_flag=True, help="Build into an existing folder that deckgen did not make (its files are kept).")
 @click.option("--strict", is_flag=True, help="Exit non-zero when training diverges or gets stuck.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@no_cache_option
+@click.option("-j", "--jobs", type=click.IntRange(1), help="Processes for training variants (default: one per core).")
+@quiet_option
 @debug_option
-def build(config, out, overrides, templates, force, strict, quiet) -> None:
+def build(config, out, overrides, templates, compare, force, strict, no_cache, jobs, quiet) -> None:
     """Build a deck from CONFIG (default: the built-in Trask talk).
 
     \b
@@ -89,23 +237,141 @@ def build(config, out, overrides, templates, force, strict, quiet) -> None:
       deckgen build
       deckgen build decks/trask-2layer.toml -o build/two-layer
       deckgen build --set training.learning_rate=0.5 --set network.layers=[3,8,1]
+      deckgen build --compare training.learning_rate=0.1,1,10
     """
-    from .build import build as run_build
-
-    cfg = load(config, overrides, templates)
-    result = run_build(cfg, out, force=force)
-    diag = result.diagnosis
+    cfg = load(config, overrides, templates, compare)
+    result = run_build(cfg, out, force=force, no_cache=no_cache, quiet=quiet, jobs=jobs)
     if not quiet:
-        stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
-        total = sum(result.timings.values())
-        click.echo(f"Built {result.slides} slides in {total:.1f}s ({stages})")
-        click.echo(f"  {result.out / 'index.html'}")
-    if diag.get("kind") in ("diverged", "stuck"):
-        hint = ("try a smaller training.learning_rate" if diag["kind"] == "diverged"
-                else "the deck explains the usual causes")
-        click.echo(f"deckgen: warning: {diag['message']} — {hint}", err=True)
-    if strict and diag.get("kind") != "converged":
-        sys.exit(3)
+        for line in summary(result):
+            click.echo(line)
+    warn_diagnosis(result.diagnosis)
+    if strict and result.diagnosis.get("kind") != "converged":
+        click.get_current_context().exit(3)
+
+
+@cli.command()
+@config_argument
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (the next free one when it is taken; 0: any free port).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the deck in the web browser.")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Build into this folder (default: a temporary folder, so build/ is left alone).")
+@click.option("--force", is_flag=True, help="With -o: build into a folder that deckgen did not make.")
+@set_option
+@templates_option
+@compare_option
+@no_cache_option
+@quiet_option
+@debug_option
+def serve(config, port, open_browser, out, force, overrides, templates, compare, no_cache, quiet) -> None:
+    """Build CONFIG, serve it on 127.0.0.1 and rebuild on every change.
+
+    Watches the deck file, its CSV file and the template folders. The browser
+    reloads on the slide it was showing; a failed rebuild shows its error over
+    the last good deck.
+
+    \b
+    Example:
+      deckgen serve
+      deckgen serve decks/iris.toml --port 8080 --open
+      deckgen serve --set training.learning_rate=0.5 --templates my-templates
+    """
+    from .serve import DevServer
+
+    bars = ProgressBars(enabled=False) if quiet else ProgressBars()
+    server = DevServer(config, all_overrides(overrides, templates, compare), port=port, out=out, force=force,
+                       cache=open_cache(no_cache), progress=bars,
+                       echo=(lambda _m: None) if quiet else click.echo,
+                       echo_error=lambda m: (bars.close(), click.echo(m, err=True)))
+    server.start(fail_fast=True)   # a mistake found at start stops here; later ones show in the browser
+    if not quiet:
+        click.echo(f"Serving {server.url} (only on this machine) — watching {len(server.watched)} paths; "
+                   "Ctrl-C to stop")
+    if open_browser:
+        import webbrowser
+        webbrowser.open(server.url)
+    server.serve_forever()
+    bars.close()
+
+
+@cli.command()
+@config_argument
+@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help="Write a PDF, one page per slide.")
+@click.option("--fragments", is_flag=True, help="With --pdf: one page per fragment step instead.")
+@click.option("--single-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one HTML file with every asset inlined (opens offline, makes no request).")
+@click.option("--browser", type=click.Path(dir_okay=False, path_type=Path),
+              help="Chromium or Chrome to print with (default: $DECKGEN_BROWSER, else chromium/google-chrome).")
+@set_option
+@templates_option
+@compare_option
+@no_cache_option
+@quiet_option
+@debug_option
+def export(config, pdf, fragments, single_file, browser, overrides, templates, compare, no_cache, quiet) -> None:
+    """Build CONFIG and export it as a PDF and/or a single HTML file.
+
+    \b
+    Example:
+      deckgen export --pdf talk.pdf
+      deckgen export decks/iris.toml --pdf iris.pdf --fragments
+      deckgen export --single-file talk.html --set deck.theme=black
+    """
+    import tempfile
+
+    from .export import export_pdf, export_single_file, find_browser, require_playwright
+
+    if pdf is None and single_file is None:
+        raise click.UsageError("say what to write: --pdf FILE and/or --single-file FILE.html")
+    if fragments and pdf is None:
+        raise click.UsageError("--fragments goes with --pdf FILE")
+    if pdf is not None:
+        find_browser(browser)   # fail before building, not after
+        require_playwright()
+    cfg = load(config, overrides, templates, compare)
+    with tempfile.TemporaryDirectory(prefix="deckgen-export-") as tmp:
+        result = run_build(cfg, Path(tmp) / cfg.name, no_cache=no_cache, quiet=quiet)
+        if not quiet:
+            click.echo(summary(result)[0])
+        warn_diagnosis(result.diagnosis)
+        if single_file is not None:
+            missing = export_single_file(result.out, single_file)
+            for ref in missing:
+                click.echo(f"deckgen: warning: {ref}: referenced by the deck but not found; left as it was", err=True)
+            if not quiet:
+                click.echo(f"  {single_file} ({single_file.stat().st_size / 2**20:.1f} MB, self-contained)")
+        if pdf is not None:
+            start = time.perf_counter()
+            pages = export_pdf(result.out, pdf, fragments=fragments, browser=browser)
+            if not quiet:
+                click.echo(f"  {pdf} ({pages} pages, {time.perf_counter() - start:.1f}s)")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="CSV file (with a header row) to learn from.")
+@click.option("--target", multiple=True, metavar="COLUMN",
+              help="Column to predict (default: the last one). Repeatable.")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("decks"),
+              show_default=True, help="Folder to write NAME.toml into.")
+@debug_option
+def new(name, data, target, folder) -> None:
+    """Write a fully commented deck file, FOLDER/NAME.toml, that builds as it stands.
+
+    With --data the file is inferred from the CSV: its target column(s), "auto"
+    layer sizes and a learning rate for its number of rows. An existing file is
+    never overwritten.
+
+    \b
+    Example:
+      deckgen new my-talk
+      deckgen new iris --data data/iris.csv --target species
+      deckgen build decks/iris.toml
+    """
+    from .scaffold import new_deck
+
+    path = new_deck(name, data=data, target=tuple(target), folder=folder)
+    click.echo(f"Wrote {path} — build it with: deckgen build {path}")
 
 
 @cli.command()
@@ -124,10 +390,58 @@ def keys() -> None:
         click.echo(f"{key:<{width}}  {spec.help}")
 
 
+@cli.group(cls=DeckgenGroup)
+def cache() -> None:
+    """The trace cache: trained runs kept so that slide-only changes skip training.
+
+    It lives in $XDG_CACHE_HOME/deckgen/traces (~/.cache/deckgen/traces), or in
+    $DECKGEN_CACHE_DIR; its size is bounded by $DECKGEN_CACHE_SIZE_MB (default
+    1024), least recently used runs going first.
+
+    \b
+    Example:
+      deckgen cache info
+      deckgen cache clear
+    """
+
+
+@cache.command("info")
+@debug_option
+def cache_info() -> None:
+    """Show where the cache is, how many runs it holds and its size.
+
+    \b
+    Example:
+      deckgen cache info
+    """
+    from .cache import TraceCache
+
+    info = TraceCache().info()
+    click.echo(f"{info.folder}: {info.entries} runs, {info.size / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB")
+
+
+@cache.command("clear")
+@debug_option
+def cache_clear() -> None:
+    """Remove every cached run.
+
+    \b
+    Example:
+      deckgen cache clear
+    """
+    from .cache import TraceCache
+
+    cache_ = TraceCache()
+    count = cache_.clear()
+    click.echo(f"Removed {count} cached runs from {cache_.folder}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point."""
     try:
-        cli.main(args=argv, prog_name="deckgen", standalone_mode=False)
+        # Without standalone mode, click returns the code of ctx.exit(...) instead of raising it.
+        code = cli.main(args=argv, prog_name="deckgen", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -136,7 +450,6 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         click.echo("Aborted.", err=True)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,149 @@
+"""The command line: help with examples everywhere, --set the same on every command, feedback while working."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from deckgen.cli import ProgressBars, cli, main
+
+SMALL = ["--set", "training.iterations=300", "--set", "deck.checkpoints=100"]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("DECKGEN_CACHE_DIR", raising=False)
+
+
+def commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in sorted(group.commands.items()):
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from commands(command, prefix + (name,))
+
+
+ALL = [" ".join(path) for path, _ in commands(cli)]
+
+
+def test_every_command_is_listed():
+    assert {"build", "serve", "export", "new", "keys", "cache", "cache info", "cache clear"} <= set(ALL)
+
+
+@pytest.mark.parametrize("path", ["", *ALL])
+def test_every_command_has_help_with_an_example(path):
+    result = CliRunner().invoke(cli, [*path.split(), "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example:" in result.output, path
+    example = result.output.split("Example:", 1)[1]
+    lines = [line.strip() for line in example.splitlines() if line.strip().startswith("deckgen")]
+    assert lines, f"{path or 'deckgen'}: the Example: block shows no deckgen command"
+    if path:
+        assert all(line.startswith("deckgen ") for line in lines)
+        assert any(line.startswith(f"deckgen {path}") for line in lines), f"{path}: no example of itself"
+    command = cli if not path else None
+    for p, c in commands(cli):
+        if " ".join(p) == path:
+            command = c
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.hidden and param.name not in ("help",):
+            assert param.help, f"{path}: option {param.opts} has no help text"
+
+
+@pytest.mark.parametrize("command", [
+    ["build"], ["serve", "--port", "0"], ["export", "--single-file", "x.html"]])
+def test_set_reports_an_unknown_key_the_same_way_on_every_command(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, [*command, "--set", "training.learning_rat=0.5"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == ("deckgen: error: --set training.learning_rat: unknown key "
+                                     "'training.learning_rat' (did you mean 'training.learning_rate'?) — remove it "
+                                     "or see `deckgen keys` for the list")
+
+
+@pytest.mark.parametrize("command", [["build"], ["export", "--single-file", "talk.html"]])
+def test_set_applies_on_build_and_export(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, [*command, *SMALL, "--set", 'title="Set from the command line"'])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / ("build/trask/index.html" if command == ["build"] else "talk.html")).read_text()
+    assert "Set from the command line" in html
+
+
+def test_build_prints_a_summary_of_stages_and_where(tmp_path):
+    out = tmp_path / "deck"
+    result = CliRunner().invoke(cli, ["build", "-o", str(out), *SMALL])
+    assert result.exit_code == 0, result.output
+    first, trace, where = result.output.strip().splitlines()
+    m = re.fullmatch(r"Built (\d+) slides in [\d.]+s \((.*)\)", first)
+    assert m and int(m.group(1)) > 10
+    assert [part.split()[0] for part in m.group(2).split(", ")] == ["data", "train", "story", "render", "write"]
+    assert trace == "  trace: trained"
+    assert where == f"  {out / 'index.html'}"
+    again = CliRunner().invoke(cli, ["build", "-o", str(out), *SMALL, "--set", "deck.precision=2"])
+    assert "  trace: reused (no training needed)" in again.output
+
+
+def test_quiet_prints_nothing(tmp_path):
+    result = CliRunner().invoke(cli, ["build", "-q", "-o", str(tmp_path / "d"), *SMALL])
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_main_returns_the_exit_code(tmp_path, capsys):
+    assert main(["build", "-q", "-o", str(tmp_path / "d"), *SMALL]) == 0
+    assert main(["build", "--set", "nope=1"]) == 2
+    assert "unknown key 'nope'" in capsys.readouterr().err
+    assert main(["--version"]) == 0
+
+
+def test_debug_shows_the_traceback():
+    from deckgen.errors import ConfigError
+    with pytest.raises(ConfigError):
+        CliRunner().invoke(cli, ["--debug", "build", "--set", "nope=1"], catch_exceptions=False)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_bar_waits_a_second_then_shows_the_time_left():
+    clock, stream = Clock(), io.StringIO()
+    bars = ProgressBars(stream, enabled=True, clock=clock, interval=0, width=200)
+    update = bars("training")
+    clock.now = 0.5
+    update(100, 1000)
+    assert stream.getvalue() == ""                      # short runs stay silent
+    clock.now = 2.0
+    update(250, 1000)
+    line = stream.getvalue().split("\r")[-1]
+    assert "training [#####...............]  25% 6s left" in line
+    update(1000, 1000)
+    assert stream.getvalue().endswith("\r\x1b[K")       # done: the line is cleared
+    bars.close()
+
+
+def test_progress_bars_share_a_line_for_parallel_variants():
+    clock = Clock()
+    bars = ProgressBars(io.StringIO(), enabled=True, clock=clock, width=300)
+    a, b = bars("variant 1: learning rate 0.1"), bars("variant 2: learning rate 10")
+    clock.now = 3.0
+    a(500, 1000)
+    b(250, 1000)
+    line = bars.line()
+    assert line.startswith("variant 1: learning rate 0.1 [") and " | variant 2: learning rate 10 [" in line
+    assert "3s left" in line and "9s left" in line
+
+
+def test_progress_is_not_drawn_when_not_a_terminal():
+    stream = io.StringIO()
+    bars = ProgressBars(stream, clock=lambda: 100.0, delay=0)
+    bars("training")(1, 2)
+    assert stream.getvalue() == ""
