@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .views import (MINUS, Layout, MatrixView, Num, Token, Worked, fmt, num, role, split_name,
+from .views import (MINUS, Layout, MatrixView, Num, Token, Worked, fmt, num, pick, role, split_name,
                     tex_label, tok)
 
 
@@ -34,7 +34,7 @@ class Slide:
         """How tightly the slide's matrices must be set: roomy, normal or dense."""
         cols = sum(len(m.rows[0]) + bool(m.row_labels) for m in self.matrices if m.rows)
         rows = max((len(m.rows) for m in self.matrices), default=0)
-        if cols > 18 or rows > 7:
+        if cols > 24 or rows > 10:
             return "dense"
         if cols > 12 or rows > 5:
             return "normal"
@@ -260,7 +260,7 @@ class _Builder:
         return Slide("slides/update.html", f"t{t}-update-{W}",
                      formula=rf"{tex_label(W)} \leftarrow {tex_label(W)} + {tex_label(dW)}",
                      matrices=(self.lay.matrix(tr, W, t, caption=f"iteration {t}"), self.lay.matrix(tr, dW, t), new),
-                     worked=tuple(worked), worked_total=self.total(W, t), animate=True,
+                     worked=tuple(worked), worked_total=self.total(W, t),
                      ctx={"k": k, "t": t, "next": t + 1, "bias": name == "b"})
 
     def iteration(self, t: int) -> list[Slide]:
@@ -358,6 +358,38 @@ def checkpoints_of(spec, iterations: int, stopped_at: int | None = None) -> list
     return [t for t in points if t >= 0]
 
 
+def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
+    """The data as read from the file (text, no trace numbers), cut like the matrices."""
+    if not dataset.raw or not dataset.raw_header:
+        return None
+    rows = pick(len(dataset.raw), layout.max_rows, layout.example_rows)
+    cols = pick(len(dataset.raw_header), layout.max_cols + 2)
+    return {
+        "header": ["\u2026" if c is None else dataset.raw_header[c] for c in cols],
+        "rows": [{"label": "\u22ee" if r is None else str(r),
+                  "cells": ["\u2026" if (r is None or c is None) else dataset.raw[r][c] for c in cols]}
+                 for r in rows],
+        "shape": f"{len(dataset.raw)} \u00d7 {len(dataset.raw_header)}",
+    }
+
+
+def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None:
+    """Predicted class of each shown example (the output with the largest value) next to its true class."""
+    names = dataset.class_names
+    L = len(trace.layers) - 1
+    if not names or len(names) != trace.layers[-1] or len(names) < 2:
+        return None
+    a, y = trace.get(f"a{L}", t), trace.get("y", t)
+    best, truth = np.argmax(a, axis=1), np.argmax(y, axis=1)
+    rows = []
+    for r in layout.shown(a.shape[0], layout.max_rows, True):
+        rows.append({"label": str(r), "true": names[truth[r]], "predicted": names[best[r]],
+                     "output": num(trace, f"a{L}", t, r, int(best[r]), layout.precision),
+                     "correct": bool(best[r] == truth[r])})
+    correct = int(np.sum(best == truth))
+    return {"rows": rows, "correct": f"{correct:,}", "total": f"{len(best):,}", "all": correct == len(best)}
+
+
 def build_story(config, dataset, trace) -> Story:
     """The pure heart of deckgen: one view-model per slide, in order."""
     deck = config.deck
@@ -382,8 +414,11 @@ def build_story(config, dataset, trace) -> Story:
         "complete": trace.complete, "kept": len(trace.kept), "diagnosis": diag,
         "precision": deck.precision, "final_t": final_t,
     }
+    raw = _raw_table(dataset, layout)
     slides: list[Slide] = [
         Slide("slides/title.html", "title", title=config.title, ctx=summary),
+        *([Slide("slides/raw.html", "data-raw", ctx={"table": raw, "scaling": dataset.scaling,
+                                                      "description": dataset.description})] if raw else []),
         Slide("slides/dataset.html", "data",
               matrices=(layout.matrix(trace, "X", 0), layout.matrix(trace, "y", 0)),
               ctx={"description": dataset.description, "scaling": dataset.scaling,
@@ -420,7 +455,8 @@ def build_story(config, dataset, trace) -> Story:
                         matrices=(layout.matrix(trace, "X", final_t), layout.matrix(trace, "y", final_t),
                                   layout.matrix(trace, f"a{L}", final_t)),
                         ctx={"t": final_t, "t_text": f"{final_t:,}", "trained": f"{final_t:,}",
-                             "class_names": dataset.class_names or ()}))
+                             "class_names": dataset.class_names or (),
+                             "classified": _classified(trace, layout, dataset, final_t)}))
     slides.append(Slide("slides/end.html", "end", ctx=summary))
     figures = tuple({**spec, "theme": deck.theme} for spec in
                     ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures))

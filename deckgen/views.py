@@ -192,7 +192,7 @@ class Layout:
         col_labels: tuple[str, ...] = ()
         if name == "X" and len(self.feature_names) == n_cols:
             col_labels = tuple("\u2026" if c is None else self.feature_names[c] for c in col_idx)
-        elif name == "y" and len(self.target_names) == n_cols:
+        elif (name == "y" or name in {f"{x}{self.n_layers}" for x in "zaed"}) and len(self.target_names) == n_cols > 1:
             col_labels = tuple("\u2026" if c is None else self.target_names[c] for c in col_idx)
         row_labels = tuple("\u22ee" if r is None else str(r) for r in row_idx) if per_example else ()
         label = tex_label(name)

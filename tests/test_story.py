@@ -112,3 +112,25 @@ def test_over_the_memory_budget_every_shown_iteration_is_still_there():
     assert [s.id for s in story.slides if s.template == "slides/iteration.html"] == ["t0", "t7", "t29"]
     assert any(s.id == "t29-update-W2" for s in story.slides)
     assert story.summary["complete"] is False
+
+
+def iris_story():
+    from deckgen.resources import decks_dir
+
+    cfg = load_config(decks_dir() / "iris.toml", ["training.iterations=300", "deck.checkpoints=100"])
+    data = load_dataset(cfg)
+    trace = train_for(cfg, data, resolve_layers(cfg, data))
+    return build_story(cfg, data, trace), data
+
+
+def test_csv_decks_show_the_raw_table_and_class_names():
+    story, data = iris_story()
+    raw = next(s for s in story.slides if s.id == "data-raw").ctx["table"]
+    assert raw["header"][-1] == "species" and raw["rows"][0]["cells"][0] == data.raw[0][0]
+    assert [r["label"] for r in raw["rows"]][:3] == ["0", "1", "\u22ee"]
+    predictions = next(s for s in story.slides if s.id == "predictions")
+    classified = predictions.ctx["classified"]
+    assert {r["true"] for r in classified["rows"]} == {"setosa", "versicolor", "virginica"}
+    assert all(r["output"].trace.startswith("a2@299:") for r in classified["rows"])
+    a2 = predictions.matrices[2]
+    assert a2.col_labels == ("setosa", "versicolor", "virginica")

@@ -42,9 +42,16 @@
     var left = box.left + parseFloat(style.paddingLeft) * scale;
     var right = box.right - parseFloat(style.paddingRight) * scale;
     rows.forEach(function (row) {
+      row.classList.remove("wrap");
       var r = row.getBoundingClientRect();
       var room = right - Math.max(r.left, left);
-      if (r.width > room) row.style.zoom = (room / r.width).toFixed(3);
+      if (r.width <= room) return;
+      row.classList.add("wrap");  // first let the row break onto a second line
+      var widest = 0;
+      Array.prototype.forEach.call(row.children, function (child) {
+        widest = Math.max(widest, child.getBoundingClientRect().width);
+      });
+      if (widest > room) row.style.zoom = (room / widest).toFixed(3);
     });
     var limit = box.bottom - parseFloat(style.paddingBottom) * scale;
     var bottom = 0, height = 0;
