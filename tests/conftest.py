@@ -70,3 +70,15 @@ def artifacts_dir() -> Path:
     """``tests/artifacts/`` (git-ignored), for screenshots and PDFs worth looking at after a run."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     return ARTIFACTS_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_trace_cache(tmp_path_factory):
+    """Keep the test suite's traces out of the user's cache folder (tests may still point it elsewhere)."""
+    before = os.environ.get("DECKGEN_CACHE_DIR")
+    os.environ["DECKGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("trace-cache"))
+    yield
+    if before is None:
+        os.environ.pop("DECKGEN_CACHE_DIR", None)
+    else:
+        os.environ["DECKGEN_CACHE_DIR"] = before
