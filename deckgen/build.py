@@ -44,13 +44,16 @@ class Session:
     """What a long-lived process keeps between builds: the last traces, figures and templates.
 
     Everything is keyed by what it depends on, and only what the last build
-    used is kept, so memory stays bounded by one build.
+    used is kept, so memory stays bounded by one build. Work that need not
+    hold up a build (storing a new run in the trace cache) runs on one
+    background thread; :meth:`close` waits for it.
     """
 
     traces: dict[str, tuple] = field(default_factory=dict)      # cache key -> (trace, by_budget)
-    figures: dict[str, bytes] = field(default_factory=dict)     # figure token -> SVG bytes
+    figures: dict[str, tuple] = field(default_factory=dict)     # figure -> (what it read, digest, SVG bytes)
     envs: dict[tuple, object] = field(default_factory=dict)     # template folders -> Jinja2 environment
     used: set = field(default_factory=set)
+    _background: object = None
 
     def start(self) -> None:
         self.used = set()
@@ -60,6 +63,19 @@ class Session:
         for memo in (self.traces, self.figures):
             for key in [k for k in memo if k not in self.used]:
                 del memo[key]
+
+    def defer(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` after the build, on the session's background thread (errors are dropped)."""
+        if self._background is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deckgen-session")
+        self._background.submit(fn)
+
+    def close(self) -> None:
+        """Wait for background work (so a stored run is complete) and stop the thread."""
+        if self._background is not None:
+            self._background.shutdown(wait=True)
+            self._background = None
 
 
 def _accepts_progress(fn) -> bool:
@@ -97,10 +113,13 @@ def trace_key(config: Config, dataset: Dataset, layers: tuple[int, ...]) -> str:
 
 
 def obtain_trace(config: Config, dataset: Dataset, layers, *, key: str, cache=None, session: Session | None = None,
-                 lookup_only: bool = False, trainer: Callable | None = None, progress: Callable | None = None):
+                 lookup_only: bool = False, trainer: Callable | None = None, progress: Callable | None = None,
+                 store: bool = True):
     """The run's trace from the session, the cache, or (unless ``lookup_only``) a fresh training run.
 
-    Returns the trace, or None with ``lookup_only`` when nothing held it.
+    Returns the trace, or None with ``lookup_only`` when nothing held it. A
+    fresh run goes into the session, and into the cache unless ``store`` is
+    False (the caller then stores the files it saves, see :func:`remember`).
     """
     from .cache import fit_to
 
@@ -124,14 +143,27 @@ def obtain_trace(config: Config, dataset: Dataset, layers, *, key: str, cache=No
         trace = trainer(config, dataset, layers)
     else:
         trace = train_for(config, dataset, layers, progress=progress)
-    remember(trace, config, key, cache=cache, session=session)
+    remember(trace, config, key, cache=cache if store else None, session=session)
     return trace
 
 
-def remember(trace, config: Config, key: str, *, cache=None, session: Session | None = None) -> None:
-    """Keep a freshly trained trace in the cache and the session."""
+def remember(trace, config: Config, key: str, *, cache=None, session: Session | None = None,
+             folder: Path | None = None) -> None:
+    """Keep a freshly trained trace in the cache and the session.
+
+    ``folder``: where the trace was just saved; its files are copied into the
+    cache rather than saved again, and with a session the rest of the work
+    (checksums, eviction) happens after the build, in the background.
+    """
     if cache is not None:
-        cache.put(key, trace, config)
+        if folder is None:
+            cache.put(key, trace, config)
+        else:
+            staged = cache.stage(folder)
+            if session is not None:
+                session.defer(lambda: cache.commit(key, staged, trace, config))
+            else:
+                cache.commit(key, staged, trace, config)
     if session is not None:
         from .cache import by_budget
         session.traces[key] = (trace, by_budget(trace, config))
@@ -142,46 +174,103 @@ def default_out(config: Config) -> Path:
     return Path("build") / config.name
 
 
-def _figure_token(trace_key_: str, spec: dict) -> str:
-    text = json.dumps({"trace": trace_key_, "spec": spec}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+class _Reads:
+    """A trace that notes what a figure reads from it, so a rebuild can tell whether the figure changed."""
+
+    def __init__(self, trace) -> None:
+        self._trace = trace
+        self.reads: list[tuple] = []
+
+    def __getattr__(self, name):
+        value = getattr(self._trace, name)
+        if callable(value):
+            def call(*args):
+                self.reads.append((name, args))
+                return value(*args)
+            return call
+        self.reads.append((name, None))
+        return value
+
+
+def _digest(trace, reads) -> str | None:
+    """A digest of what ``reads`` give on ``trace`` (None when one of them fails)."""
+    h = hashlib.sha256()
+    for name, args in reads:
+        try:
+            value = getattr(trace, name)(*args) if args is not None else getattr(trace, name)
+        except Exception:
+            return None
+        h.update(repr((name, args)).encode())
+        if hasattr(value, "tobytes"):
+            h.update(repr((value.dtype.str, value.shape)).encode() + value.tobytes())
+        else:
+            h.update(repr(value).encode())
+    return h.hexdigest()
+
+
+def _draw_remembered(session: Session | None, token: str, trace, draw: Callable, target: Path) -> None:
+    """Draw a figure, or with a session write the same figure again when what it reads is unchanged."""
+    if session is None:
+        draw(trace)
+        return
+    held = session.figures.get(token)
+    if held is not None and _digest(trace, held[0]) == held[1]:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(held[2])
+    else:
+        reads = _Reads(trace)
+        draw(reads)
+        session.figures[token] = (reads.reads, _digest(trace, reads.reads), target.read_bytes())
+    session.used.add(token)
 
 
 def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Session | None = None,
-               key: str = "", extra_figures: tuple = ()) -> list[Path]:
-    """Render a story into an empty ``folder``: index.html, assets, figures and the trace."""
-    from .compare import draw_compare, figure_token
+               extra_figures: tuple = ()) -> list[Path]:
+    """Render a story into an empty ``folder``: index.html, assets, figures and the trace.
+
+    The trace is saved on a second thread while the figures are drawn (the
+    saving is mostly memory copies and file writes, which let go of the GIL).
+    """
+    import threading
+
+    from .compare import draw_compare
     from .render import copy_assets, draw_figures, make_environment, render_story
     from .resources import reveal_version
 
-    user_dirs = tuple(p for p in (config.deck.templates,) if p is not None)
-    if session is not None:
-        env = session.envs.get(user_dirs) or session.envs.setdefault(user_dirs, make_environment(user_dirs))
-    else:
-        env = make_environment(user_dirs)
-    written = copy_assets(folder, story.theme, user_dirs)
-    figures = []
-    for spec in story.figures:
-        token = _figure_token(key, spec) if key and session is not None else ""
-        figures.append((spec, token, lambda spec=spec: draw_figures(trace, [spec], folder)))
-    for spec in extra_figures:
-        token = figure_token(spec) if session is not None else ""
-        figures.append((spec, token, lambda spec=spec: draw_compare(spec, folder / spec["path"])))
-    for spec, token, draw in figures:
-        target = folder / spec["path"]
-        if token and token in session.figures:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(session.figures[token])
+    saved: list[BaseException] = []
+
+    def save() -> None:
+        try:
+            trace.save(folder)
+        except BaseException as exc:  # raised again in the building thread
+            saved.append(exc)
+
+    saver = threading.Thread(target=save, name="deckgen-save-trace")
+    saver.start()
+    try:
+        user_dirs = tuple(p for p in (config.deck.templates,) if p is not None)
+        if session is not None:
+            env = session.envs.get(user_dirs) or session.envs.setdefault(user_dirs, make_environment(user_dirs))
         else:
-            draw()
-            if token:
-                session.figures[token] = target.read_bytes()
-        if token:
-            session.used.add(token)
-        written.append(target)
-    html = render_story(env, story, reveal_version=reveal_version(), theme_css=f"assets/reveal/theme/{story.theme}.css")
-    (folder / "index.html").write_text(html, encoding="utf-8")
-    trace.save(folder)
+            env = make_environment(user_dirs)
+        written = copy_assets(folder, story.theme, user_dirs)
+        for spec in story.figures:
+            token = json.dumps(spec, sort_keys=True, default=str)
+            _draw_remembered(session, token, trace, lambda t, spec=spec: draw_figures(t, [spec], folder),
+                             folder / spec["path"])
+            written.append(folder / spec["path"])
+        for spec in extra_figures:
+            from .compare import figure_token
+            _draw_remembered(session, figure_token(spec), trace,
+                             lambda t, spec=spec: draw_compare(spec, folder / spec["path"]), folder / spec["path"])
+            written.append(folder / spec["path"])
+        html = render_story(env, story, reveal_version=reveal_version(),
+                            theme_css=f"assets/reveal/theme/{story.theme}.css")
+        (folder / "index.html").write_text(html, encoding="utf-8")
+    finally:
+        saver.join()
+    if saved:
+        raise saved[0]
     written += [folder / "index.html", folder / "trace.npz", folder / "trace.json"]
     return written
 
@@ -231,7 +320,7 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
         variants = variants_of(config)
         jobs_ = VariantJobs(variants, cache=cache, session=session, progress=progress, jobs=jobs)
     try:
-        trace = obtain_trace(config, dataset, layers, key=key, cache=cache, session=session,
+        trace = obtain_trace(config, dataset, layers, key=key, cache=cache, session=session, store=False,
                              trainer=counted_trainer if trainer is not None else train_with_bar)
         lap("train")
         runs = jobs_.results() if jobs_ is not None else []
@@ -251,8 +340,10 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
         extra_figures = (figure,)
     lap("story")
     with staging(out, force) as tmp:   # installed into out only when everything is written
-        write_deck(story, trace, config, tmp, session=session, key=key, extra_figures=extra_figures)
+        write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures)
         lap("render")
+        if trained and cache is not None:   # a new run: into the cache, from the files just saved
+            remember(trace, config, key, cache=cache, session=session, folder=tmp)
     lap("write")
     if session is not None:
         session.finish()

@@ -226,19 +226,46 @@ class TraceCache:
     # -- writing -----------------------------------------------------------------
     def put(self, key: str, trace, config=None) -> bool:
         """Store ``trace`` under ``key``; False when it is larger than the whole cache may be."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".put-", dir=self.folder))
+        staged = self._staging()
         try:
-            trace.save(tmp)
+            trace.save(staged)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        return self.commit(key, staged, trace, config)
+
+    def stage(self, folder: Path) -> Path:
+        """Copy the trace files a deck build just wrote in ``folder`` into a private staging folder.
+
+        Copying the saved files is several times faster than saving the trace
+        again; :meth:`commit` (which may run later, in another thread) checks
+        and stores them.
+        """
+        staged = self._staging()
+        try:
+            for name in FILES:
+                shutil.copyfile(folder / name, staged / name)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        return staged
+
+    def _staging(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".put-", dir=self.folder))
+
+    def commit(self, key: str, staged: Path, trace, config=None) -> bool:
+        """Sum, describe and move a staged entry into place (replacing an older one for ``key``)."""
+        try:
             sums, size = {}, 0
             for name in FILES:
-                sums[name] = _file_digest(tmp / name)
-                size += (tmp / name).stat().st_size
+                sums[name] = _file_digest(staged / name)
+                size += (staged / name).stat().st_size
             if size > self.limit:
                 return False
             meta = {"format": FORMAT, "key": key, "deckgen": __version__, "files": sums, "size": size,
                     "complete": trace.complete, "by_budget": by_budget(trace, config) if config else None}
-            (tmp / ENTRY).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            (staged / ENTRY).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
             final = self._entry(key)
             final.parent.mkdir(parents=True, exist_ok=True)
             old = None
@@ -249,14 +276,14 @@ class TraceCache:
                 except OSError:
                     old = None
             try:
-                os.replace(tmp, final)
+                os.replace(staged, final)
             except OSError:
                 return final.is_dir()        # another process stored the same run meanwhile
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+            if staged.exists():
+                shutil.rmtree(staged, ignore_errors=True)
         self.evict()
         return True
 

@@ -323,7 +323,8 @@ class VariantJobs:
                 seconds = future.result()
                 v = next(v for v in self.variants if v.index == index)
                 trace = load_trace(self.tmp / str(index))
-                remember(trace, v.config, self.keys[index], cache=self.cache, session=self.session)
+                remember(trace, v.config, self.keys[index], cache=self.cache, session=self.session,
+                         folder=self.tmp / str(index))
                 self.runs[index] = summarize(trace, v.label, index, trained=True, seconds=seconds,
                                              key=self.keys[index])
         finally:
@@ -429,7 +430,7 @@ def compare_slides(main: Run, runs: list[Run], trace, config: Config, dataset, v
                         colour=COLOURS[i % len(COLOURS)]))
     changed = list(dict.fromkeys(_NAMES.get(k, k.rpartition(".")[2].replace("_", " "))
                                  for v in variants for k in v.overrides))
-    figure = {"kind": "compare", "path": FIGURE, "runs": [main, *runs]}
+    figure = {"kind": "compare", "path": FIGURE, "runs": [main, *runs], "theme": config.deck.theme}
     common = {"figure": FIGURE, "count": len(runs), "final_t": f"{main.final_t:,}", "changed": tuple(changed),
               "rows": tuple(rows)}
     slides = [
@@ -458,9 +459,10 @@ def draw_compare(spec: dict, path: Path) -> None:
     import matplotlib
     from matplotlib.figure import Figure
 
-    from .render.figures import _RC, _save
+    from .render.figures import _save, _style
 
-    with matplotlib.rc_context(_RC):
+    rc, _ = _style(spec.get("theme", "white"))
+    with matplotlib.rc_context(rc):
         fig = Figure(figsize=(10, 4.6))
         ax = fig.add_subplot()
         longest = 1
@@ -486,5 +488,6 @@ def draw_compare(spec: dict, path: Path) -> None:
 
 def figure_token(spec: dict) -> str:
     """What the figure depends on, for reusing it between builds of a running server."""
-    return json.dumps({"kind": "compare", "runs": [(r.key, r.label, r.index, r.diagnosis.get("kind"))
-                                                   for r in spec["runs"]]}, sort_keys=True, default=str)
+    return json.dumps({"kind": "compare", "theme": spec.get("theme"),
+                       "runs": [(r.key, r.label, r.index, r.diagnosis.get("kind")) for r in spec["runs"]]},
+                      sort_keys=True, default=str)
