@@ -295,6 +295,7 @@ class DevServer:
         self.state = State()
         self.root: Path | None = None
         self.watched: list[Path] = []
+        self.seen: dict[str, tuple[int, int]] = {}     # the watched files as the last build found them
         self.last_result = None
         self.builds = 0
         self._tmp: Path | None = None
@@ -326,6 +327,7 @@ class DevServer:
 
         with self._lock:
             start = time.perf_counter()
+            before = snapshot(self.watched or self._watch_list(None))   # an edit during the build is not lost
             config = None
             try:
                 config = load_config(self.config_path, list(self.overrides))
@@ -345,16 +347,23 @@ class DevServer:
                 self.last_result = result
                 self.builds += 1
                 self.state.publish(None, result.slides)
-                self.watched = self._watch_list(config)
+                self._watched_since(before, self._watch_list(config))
                 seconds = time.perf_counter() - start
                 how = "trained" if result.trained else "trace reused"
                 self.echo(f"Built {result.slides} slides in {seconds:.2f}s ({how}) — {self.url}")
                 return True
-            self.watched = self._watch_list(config) if config is not None else (self.watched or self._watch_list(None))
+            self._watched_since(before, self._watch_list(config) if config is not None
+                                else (self.watched or self._watch_list(None)))
             self.state.publish(message)
             self.echo_error("deckgen: error: " + message.replace("\n", "\ndeckgen: error: ")
                             + ("\n  (still serving the last good deck)" if self.root else ""))
             return False
+
+    def _watched_since(self, before: dict, paths: list[Path]) -> None:
+        """Watch ``paths`` from now on, comparing files already known with how they were ``before``."""
+        now = snapshot(paths)
+        self.watched = paths
+        self.seen = {k: before.get(k, v) for k, v in now.items()}
 
     def script(self) -> str:
         state = json.dumps(self.state.snapshot()).replace("</", "<\\/")
@@ -366,11 +375,12 @@ class DevServer:
         port = self._httpd.server_address[1] if self._httpd else self.port
         return f"http://{HOST}:{port}/"
 
-    def start(self, *, fail_fast: bool = False) -> "DevServer":
-        """Bind, build and start serving and watching.
+    def start(self, *, fail_fast: bool = False, watch: bool = True) -> "DevServer":
+        """Bind, build and start serving and (unless ``watch`` is False) watching.
 
         ``fail_fast``: a first build that fails raises (and nothing is left running);
         otherwise the server starts anyway, shows the error and waits for a fix.
+        Without ``watch``, call :meth:`rebuild` yourself (benchmarks, tools).
         """
         self._tmp = Path(tempfile.mkdtemp(prefix="deckgen-serve-"))
         try:
@@ -384,15 +394,16 @@ class DevServer:
             self.stop()
             raise
         self._threads = [threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                          name="deckgen-http", daemon=True),
-                         threading.Thread(target=self._watch, name="deckgen-watch", daemon=True)]
+                                          name="deckgen-http", daemon=True)]
+        if watch:
+            self._threads.append(threading.Thread(target=self._watch, name="deckgen-watch", daemon=True))
         for t in self._threads:
             t.start()
         return self
 
     def _watch(self) -> None:
-        seen = snapshot(self.watched)
         while not self._stop.wait(self.poll):
+            seen = self.seen
             now = snapshot(self.watched)
             if now == seen:
                 continue
@@ -407,7 +418,6 @@ class DevServer:
             self.echo(f"Changed: {', '.join(Path(c).name for c in changed[:3])}"
                       + (f" and {len(changed) - 3} more" if len(changed) > 3 else ""))
             self.rebuild()
-            seen = snapshot(self.watched)
 
     def stop(self) -> None:
         self._stop.set()
@@ -418,6 +428,7 @@ class DevServer:
             self._httpd.server_close()
         for t in self._threads:
             t.join(timeout=5)
+        self.session.close()        # a run still being stored in the cache is finished first
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
