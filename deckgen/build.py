@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -224,16 +226,103 @@ def _draw_remembered(session: Session | None, token: str, trace, draw: Callable,
     session.used.add(token)
 
 
+class FigureWorker:
+    """A second process that loads matplotlib while this one trains, then draws the deck's figures.
+
+    A cold build spends about a third of its time importing matplotlib and
+    drawing; on a machine with more than one core that work overlaps training
+    and the rest of the rendering. The worker gets a small copy of the trace
+    (the iterations the figures name, and the error series). Anything that goes
+    wrong is reported back, and the figures are then drawn here instead.
+    """
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[1])   # a checkout that is not installed works too
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from deckgen.build import figure_worker_main; "
+                                   "sys.exit(figure_worker_main())"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        self.sent = False
+
+    @staticmethod
+    def wanted() -> bool:
+        return (os.cpu_count() or 1) > 1 and os.environ.get("DECKGEN_FIGURE_WORKER", "1") != "0"
+
+    def send(self, trace, specs, folder: Path, scratch: Path) -> bool:
+        """Hand the figures over; False when they cannot go (then draw them here)."""
+        from .cache import _subset
+
+        try:
+            named = sorted({int(v) for spec in specs for k, v in spec.items() if k == "t"}
+                           | {int(t) for spec in specs for t in spec.get("checkpoints", ())})
+            small = _subset(trace, [t for t in named if t in trace.kept]) if trace.stopped_at is None else trace
+            small.save(scratch)
+            job = json.dumps({"trace": str(scratch), "specs": list(specs), "out": str(folder)},
+                             default=lambda o: o.item() if hasattr(o, "item") else str(o))
+            self.proc.stdin.write(job + "\n")
+            self.proc.stdin.close()
+            self.proc.stdin = None
+        except Exception:
+            self.close()
+            return False
+        self.sent = True
+        return True
+
+    def wait(self) -> bool:
+        """True when the worker drew every figure."""
+        try:
+            out, _ = self.proc.communicate(timeout=300)
+            answer = out.strip().splitlines()
+            return self.proc.returncode == 0 and bool(answer) and answer[-1] == "ok"
+        except Exception:
+            return False
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def figure_worker_main() -> int:
+    """The figure worker's side: import, wait for one job, draw, answer ``ok``."""
+    import sys
+
+    from .render.figures import draw_figures
+    from .trace import load_trace
+
+    line = sys.stdin.readline()
+    if not line:
+        return 0
+    job = json.loads(line)
+    draw_figures(load_trace(job["trace"]), job["specs"], Path(job["out"]))
+    print("ok", flush=True)
+    return 0
+
+
 def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Session | None = None,
-               extra_figures: tuple = ()) -> list[Path]:
+               extra_figures: tuple = (), worker: FigureWorker | None = None) -> list[Path]:
     """Render a story into an empty ``folder``: index.html, assets, figures and the trace.
 
     The trace is saved on a second thread while the figures are drawn (the
-    saving is mostly memory copies and file writes, which let go of the GIL).
+    saving is mostly memory copies and file writes, which let go of the GIL);
+    with a :class:`FigureWorker` the figures are drawn in that process meanwhile.
     """
+    import tempfile
     import threading
 
-    from .compare import draw_compare
+    scratch = Path(tempfile.mkdtemp(prefix="deckgen-figures-")) if worker is not None else None
+    delegated = worker is not None and worker.send(trace, story.figures, folder, scratch)   # before the imports
+
     from .render import copy_assets, draw_figures, make_environment, render_story
     from .resources import reveal_version
 
@@ -254,21 +343,26 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
         else:
             env = make_environment(user_dirs)
         written = copy_assets(folder, story.theme, user_dirs)
-        for spec in story.figures:
-            token = json.dumps(spec, sort_keys=True, default=str)
-            _draw_remembered(session, token, trace, lambda t, spec=spec: draw_figures(t, [spec], folder),
-                             folder / spec["path"])
-            written.append(folder / spec["path"])
         for spec in extra_figures:
-            from .compare import figure_token
+            from .compare import draw_compare, figure_token
             _draw_remembered(session, figure_token(spec), trace,
                              lambda t, spec=spec: draw_compare(spec, folder / spec["path"]), folder / spec["path"])
             written.append(folder / spec["path"])
         html = render_story(env, story, reveal_version=reveal_version(),
                             theme_css=f"assets/reveal/theme/{story.theme}.css")
         (folder / "index.html").write_text(html, encoding="utf-8")
+        if not (delegated and worker.wait()):       # drawn here: no worker, or it could not
+            for spec in story.figures:
+                token = json.dumps(spec, sort_keys=True, default=str)
+                _draw_remembered(session, token, trace, lambda t, spec=spec: draw_figures(t, [spec], folder),
+                                 folder / spec["path"])
+        written += [folder / spec["path"] for spec in story.figures]
     finally:
         saver.join()
+        if worker is not None:
+            worker.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     if saved:
         raise saved[0]
     written += [folder / "index.html", folder / "trace.npz", folder / "trace.json"]
@@ -319,14 +413,21 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
         from .compare import VariantJobs, variants_of
         variants = variants_of(config)
         jobs_ = VariantJobs(variants, cache=cache, session=session, progress=progress, jobs=jobs)
+    worker = None
     try:
-        trace = obtain_trace(config, dataset, layers, key=key, cache=cache, session=session, store=False,
-                             trainer=counted_trainer if trainer is not None else train_with_bar)
+        trace = obtain_trace(config, dataset, layers, key=key, cache=cache, session=session, lookup_only=True)
+        if trace is None:
+            if session is None and FigureWorker.wanted():   # matplotlib loads there while this trains
+                worker = FigureWorker()
+            trace = obtain_trace(config, dataset, layers, key=key, session=session, store=False,
+                                 trainer=counted_trainer if trainer is not None else train_with_bar)
         lap("train")
         runs = jobs_.results() if jobs_ is not None else []
     except BaseException:
         if jobs_ is not None:
             jobs_.cancel()
+        if worker is not None:
+            worker.close()
         raise
     if jobs_ is not None:
         lap("compare")
@@ -340,7 +441,7 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
         extra_figures = (figure,)
     lap("story")
     with staging(out, force) as tmp:   # installed into out only when everything is written
-        write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures)
+        write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures, worker=worker)
         lap("render")
         if trained and cache is not None:   # a new run: into the cache, from the files just saved
             remember(trace, config, key, cache=cache, session=session, folder=tmp)

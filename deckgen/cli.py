@@ -164,12 +164,11 @@ quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing b
 
 def all_overrides(overrides: tuple[str, ...], templates: Path | None = None, compare: tuple[str, ...] = ()) -> list[str]:
     """``--set`` values plus what ``--templates`` and ``--compare`` mean, as overrides."""
-    from .compare import compare_override
-
     extra = list(overrides)
     if templates is not None:
         extra.append(f"deck.templates={str(templates.resolve())!r}".replace("'", '"'))
     if compare:
+        from .compare import compare_override
         extra.append(compare_override(compare))
     return extra
 

@@ -77,3 +77,36 @@ def test_figures_and_trace_carry_no_dates_or_random_ids(tmp_path):
     import zipfile
     with zipfile.ZipFile(tmp_path / "d" / "trace.npz") as zf:
         assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_figures_from_the_worker_process_are_the_same_bytes(tmp_path, monkeypatch):
+    import deckgen.build
+
+    config = load_config(None, ["training.iterations=300", "deck.checkpoints=100"])
+    monkeypatch.setattr(deckgen.build.FigureWorker, "wanted", staticmethod(lambda: True))
+    sent = []
+    real_send = deckgen.build.FigureWorker.send
+    monkeypatch.setattr(deckgen.build.FigureWorker, "send",
+                        lambda self, *a: sent.append(1) or real_send(self, *a))
+    build(config, tmp_path / "worker")
+    assert sent                                                   # the figures went to the worker
+    monkeypatch.setattr(deckgen.build.FigureWorker, "wanted", staticmethod(lambda: False))
+    build(config, tmp_path / "here")
+    assert contents(tmp_path / "worker") == contents(tmp_path / "here")
+
+
+def test_a_failing_figure_worker_falls_back_to_drawing_here(tmp_path, monkeypatch):
+    import deckgen.build
+
+    import json
+
+    def bad_job(self, trace, specs, folder, scratch):    # a job the worker cannot do: it exits with an error
+        self.proc.stdin.write(json.dumps({"trace": str(scratch / "missing"), "specs": [], "out": str(folder)}) + "\n")
+        self.proc.stdin.close()
+        self.proc.stdin = None
+        return True
+
+    monkeypatch.setattr(deckgen.build.FigureWorker, "wanted", staticmethod(lambda: True))
+    monkeypatch.setattr(deckgen.build.FigureWorker, "send", bad_job)
+    build(load_config(None, ["training.iterations=300", "deck.checkpoints=100"]), tmp_path / "d")
+    assert (tmp_path / "d" / "figures" / "mae.svg").stat().st_size > 1000
