@@ -250,14 +250,15 @@ def test_install_into_a_missing_folder_just_renames(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_from_the_terminal_leaves_the_old_deck(deck, tmp_path):
+def test_ctrl_c_from_the_terminal_leaves_the_old_deck(deck, tmp_path_factory):
     import subprocess
     import sys
     import time
 
     before = snapshot(deck)
     repo = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "DECKGEN_CACHE_DIR": str(tmp_path / "cache")}
+    cache = tmp_path_factory.mktemp("cache")  # outside the deck's parent, which must stay free of leftovers
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "DECKGEN_CACHE_DIR": str(cache)}
     proc = subprocess.Popen([sys.executable, "-m", "deckgen", "build", "-o", str(deck),
                              "--set", "training.iterations=5000000", "--set", "deck.checkpoints=1000000"],
                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
