@@ -275,8 +275,14 @@ def serve(config, port, open_browser, out, force, overrides, templates, compare,
       deckgen serve decks/iris.toml --port 8080 --open
       deckgen serve --set training.learning_rate=0.5 --templates my-templates
     """
+    import signal
+
     from .serve import DevServer
 
+    def terminate(signum, frame):   # SIGTERM (a service manager, kill) stops the server like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     bars = ProgressBars(enabled=False) if quiet else ProgressBars()
     server = DevServer(config, all_overrides(overrides, templates, compare), port=port, out=out, force=force,
                        cache=open_cache(no_cache), progress=bars,

@@ -433,13 +433,20 @@ class DevServer:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
     def serve_forever(self) -> None:
-        """Block until Ctrl-C, then stop."""
+        """Block until Ctrl-C (or SIGTERM), then stop and remove the temporary deck."""
+        import signal
+
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, lambda signum, frame: self._stop.set())
         try:
             while not self._stop.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             self.stop()
 
     def __enter__(self) -> "DevServer":

@@ -6,14 +6,13 @@ import http.client
 import re
 import shutil
 import socket
-import time
 from pathlib import Path
 
 import pytest
 
 from deckgen.cache import TraceCache
 from deckgen.resources import default_deck
-from deckgen.serve import RELOAD_SCRIPT, DevServer, inject, resolve
+from deckgen.serve import DevServer, inject, resolve
 
 SMALL = ("training.iterations=300", "deck.checkpoints=100", "deck.explain=[1]")
 
@@ -177,6 +176,36 @@ def test_rebuild_after_a_slide_only_change_does_not_train(server, deck_file, mon
     assert b"Renamed" in get(server, "/")[1]
 
 
+def test_the_data_file_and_the_users_templates_are_watched(tmp_path):
+    from deckgen.resources import decks_dir
+
+    (tmp_path / "data").mkdir()
+    shutil.copy(decks_dir() / "data" / "iris.csv", tmp_path / "data" / "iris.csv")
+    shutil.copy(decks_dir() / "iris.toml", tmp_path / "iris.toml")
+    mine = tmp_path / "mine" / "slides"
+    mine.mkdir(parents=True)
+    (mine / "end.html").write_text('<section id="end"><h2>Questions, version 1</h2></section>\n')
+    srv = DevServer(tmp_path / "iris.toml", ["training.iterations=200", "deck.checkpoints=[1, 100, 200]",
+                                             f'deck.templates="{tmp_path / "mine"}"'],
+                    port=0, cache=TraceCache(tmp_path / "cache"), echo=lambda m: None, poll=0.05, debounce=0.1)
+    srv.start()
+    try:
+        assert b"Questions, version 1" in get(srv, "/")[1]
+        assert {tmp_path / "iris.toml", tmp_path / "data" / "iris.csv", tmp_path / "mine"} <= set(srv.watched)
+        version = srv.state.version
+        (mine / "end.html").write_text('<section id="end"><h2>Questions, version 2</h2></section>\n')
+        assert srv.state.wait(version, timeout=15)["error"] is None
+        assert b"Questions, version 2" in get(srv, "/")[1] and not srv.last_result.trained
+        version = srv.state.version
+        csv = tmp_path / "data" / "iris.csv"
+        csv.write_text(csv.read_text(encoding="utf-8").replace("5.1,3.5,1.4,0.2", "5.9,3.5,1.4,0.2", 1),
+                       encoding="utf-8")
+        assert srv.state.wait(version, timeout=15)["error"] is None
+        assert srv.last_result.trained                    # new data: a new run
+    finally:
+        srv.stop()
+
+
 # --------------------------------------------------------------------------- in Chromium
 
 @pytest.mark.browser
@@ -211,3 +240,32 @@ def test_live_reload_stays_on_the_slide_and_shows_errors(server, deck_file, page
     assert page.evaluate("() => Reveal.getIndices().h") == 5
     assert page.query_selector("#deckgen-error") is None
     assert not [e for e in page.console_errors if "__deckgen__" not in e]
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_the_command_stops_cleanly_and_removes_its_temporary_deck(sig, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), TMPDIR=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    proc = subprocess.Popen([sys.executable, "-m", "deckgen", "serve", "--port", "0", *[f"--set={s}" for s in SMALL]],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("Built "), line + proc.stderr.read()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        assert proc.stdout.readline().startswith(f"Serving {url}")
+        assert list(tmp_path.glob("deckgen-serve-*"))
+        import urllib.request
+        assert urllib.request.urlopen(url, timeout=10).status == 200
+        proc.send_signal(getattr(signal, sig))
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in proc.stderr.read()
+    assert not list(tmp_path.glob("deckgen-serve-*"))
