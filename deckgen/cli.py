@@ -82,16 +82,21 @@ class ProgressBars:
     def line(self) -> str:
         """The text of the progress line as it stands."""
         now = self.clock()
-        parts = []
+        shown = []
         for label, (start, done, total) in self.tasks.items():
             elapsed = now - start
             if elapsed < self.delay or not total:
                 continue
             frac = min(done / total, 1.0)
             eta = self._duration(elapsed * (total - done) / done) if done else "?"
+            shown.append((label, frac, eta))
+        if len(shown) == 1:
+            label, frac, eta = shown[0]
             filled = int(frac * 20)
-            parts.append(f"{label} [{'#' * filled}{'.' * (20 - filled)}] {frac:4.0%} {eta} left")
-        return " | ".join(parts)
+            return f"{label} [{'#' * filled}{'.' * (20 - filled)}] {frac:4.0%} {eta} left"
+        # several at once (variants training in parallel): short labels, one bar each
+        return " | ".join(f"{label.split(':')[0]} [{'#' * int(frac * 10)}{'.' * (10 - int(frac * 10))}] "
+                          f"{frac:.0%} {eta}" for label, frac, eta in shown)
 
     def _draw(self, force: bool = False) -> None:
         if not self.enabled:

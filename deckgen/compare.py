@@ -235,7 +235,6 @@ def summarize(trace, label: str, index: int, **extra) -> Run:
 def worker_main(argv: list[str] | None = None) -> int:
     """Entry point of a worker: ``CONFIG.pickle OUT_FOLDER``."""
     import pickle
-    import sys
 
     from .build import train_for
     from .data import load_dataset, resolve_layers
