@@ -127,7 +127,7 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
         more = ", ..." if len(s.classes) > 5 else ""
         target_note = f"text: one output per value ({', '.join(s.classes[:5])}{more})"
     else:
-        target_note = "numbers: the output is a sigmoid, so they should lie in 0–1"
+        target_note = "numbers: scaled to 0–1, the range of the sigmoid output"
     text_inputs = [c for c in s.text_columns if c in s.features]
     inputs_note = (_line("# categorical = []", "number columns to one-hot encode anyway (codes, not amounts)")
                    if not text_inputs else f"# {', '.join(text_inputs)}: text, so one input per value (one-hot)")

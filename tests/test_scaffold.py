@@ -100,4 +100,6 @@ def test_semicolon_csv_and_numeric_target(tmp_path):
     path = new_deck("m", data=data, folder=tmp_path / "decks")
     table = tomllib.loads(path.read_text(encoding="utf-8"))
     assert table["data"]["target"] == ["y"]
-    assert "the output is a sigmoid" in path.read_text(encoding="utf-8")
+    assert "scaled to 0–1, the range of the sigmoid output" in path.read_text(encoding="utf-8")
+    config = load_config(path, FAST)
+    assert build(config, tmp_path / "out").slides > 10
