@@ -1,11 +1,11 @@
 """``deckgen export``: a built deck as a PDF, or as one self-contained HTML file.
 
 PDF: reveal.js lays every slide out as a print page when the deck is opened
-with ``?print-pdf``. Headless Chromium, driven by Playwright, opens the deck,
-waits until ``Reveal.isReady()`` and the number of ``.pdf-page`` elements
-equals the number of slides (with ``fragments``: until reveal.js reports
-``pdf-ready``, one page per fragment step), then prints with the page size the
-deck's CSS sets. Chromium's bare ``--print-to-pdf`` does not wait and is
+with ``?print-pdf`` (told never to split a slide over pages). Headless
+Chromium, driven by Playwright, opens the deck, waits until
+``Reveal.isReady()`` and until reveal.js reports ``pdf-ready`` or the number of
+``.pdf-page`` elements equals the number of slides (with ``fragments``: one
+page per fragment step), then prints with the page size the deck's CSS sets. Chromium's bare ``--print-to-pdf`` does not wait and is
 flaky on reveal.js decks. The browser is the one on this machine: ``--browser``,
 ``DECKGEN_BROWSER``, or the first of chromium, chromium-browser, google-chrome
 found.
@@ -113,7 +113,10 @@ def _print_pdf(index: Path, pdf: Path, fragments: bool, executable: Path, timeou
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    url = index.as_uri() + "?print-pdf" + ("" if fragments else "&pdfSeparateFragments=false")
+    # pdfMaxPagesPerSlide=1: reveal.js would split a slide that is taller than a page (even for a moment,
+    # while fonts load) over several pages; one page per slide (or step) is the contract.
+    url = (index.as_uri() + "?print-pdf&pdfMaxPagesPerSlide=1"
+           + ("" if fragments else "&pdfSeparateFragments=false"))
     pdf.parent.mkdir(parents=True, exist_ok=True)
     ms = timeout * 1000
     try:
@@ -125,11 +128,10 @@ def _print_pdf(index: Path, pdf: Path, fragments: bool, executable: Path, timeou
                 page.goto(url, wait_until="load", timeout=ms)
                 page.wait_for_function("() => window.Reveal && Reveal.isReady && Reveal.isReady()", timeout=ms)
                 total = page.evaluate("() => Reveal.getTotalSlides()")
-                if fragments:
-                    page.wait_for_function("() => window.__deckgenPdfReady === true", timeout=ms)
-                else:
-                    page.wait_for_function("n => document.querySelectorAll('.pdf-page').length === n", arg=total,
-                                           timeout=ms)
+                # reveal.js says when the print layout is done; without fragments its page count is known
+                page.wait_for_function("n => window.__deckgenPdfReady === true"
+                                       " || (n > 0 && document.querySelectorAll('.pdf-page').length === n)",
+                                       arg=0 if fragments else total, timeout=ms)
                 page.evaluate("() => document.fonts.ready.then(() => true)")
                 page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=ms)
                 pages = page.evaluate("() => document.querySelectorAll('.pdf-page').length")
