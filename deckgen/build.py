@@ -320,12 +320,6 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
     import tempfile
     import threading
 
-    scratch = Path(tempfile.mkdtemp(prefix="deckgen-figures-")) if worker is not None else None
-    delegated = worker is not None and worker.send(trace, story.figures, folder, scratch)   # before the imports
-
-    from .render import copy_assets, draw_figures, make_environment, render_story
-    from .resources import reveal_version
-
     saved: list[BaseException] = []
 
     def save() -> None:
@@ -335,8 +329,16 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
             saved.append(exc)
 
     saver = threading.Thread(target=save, name="deckgen-save-trace")
-    saver.start()
+    scratch = None
     try:
+        if worker is not None:
+            scratch = Path(tempfile.mkdtemp(prefix="deckgen-figures-"))
+        delegated = worker is not None and worker.send(trace, story.figures, folder, scratch)  # before the imports
+        saver.start()
+
+        from .render import copy_assets, draw_figures, make_environment, render_story
+        from .resources import reveal_version
+
         user_dirs = tuple(p for p in (config.deck.templates,) if p is not None)
         if session is not None:
             env = session.envs.get(user_dirs) or session.envs.setdefault(user_dirs, make_environment(user_dirs))
@@ -358,7 +360,8 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
                                  folder / spec["path"])
         written += [folder / spec["path"] for spec in story.figures]
     finally:
-        saver.join()
+        if saver.is_alive():
+            saver.join()
         if worker is not None:
             worker.close()
         if scratch is not None:
