@@ -70,3 +70,22 @@ def test_user_text_is_escaped(tmp_path):
     html = (out / "index.html").read_text()
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+
+
+@pytest.mark.parametrize("body, line, what", [
+    ('{% extends "slide.html" %}{% block body %}{{ oops( {% endblock %}', 1, "template syntax error"),
+    ('{% extends "slide.html" %}\n{% block body %}\n{{ slide.ctx.nosuch.thing }}\n{% endblock %}', 3, "no attribute 'nosuch'"),
+])
+def test_a_broken_user_template_is_one_clear_line(tmp_path, capsys, body, line, what):
+    from deckgen.cli import main
+
+    mine = tmp_path / "mine" / "slides"
+    mine.mkdir(parents=True)
+    (mine / "matmul.html").write_text(body)
+    code = main(["build", "--templates", str(mine.parent), "-o", str(tmp_path / "deck"), "-q",
+                 "--set", "training.iterations=50"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert f"{mine / 'matmul.html'}:{line}: " in err and what in err
+    assert not (tmp_path / "deck").exists()

@@ -11,11 +11,13 @@ import textwrap
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError,
+                    select_autoescape)
 from latex2mathml.converter import convert
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from ..errors import ConfigError
 from ..resources import templates_dir
 from ..views import colour_tex, palette
 
@@ -58,6 +60,25 @@ def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environme
 
 
 def render_story(env: Environment, story, *, reveal_version: str, theme_css: str) -> str:
-    """The deck's ``index.html`` text."""
-    return env.get_template("deck.html").render(story=story, reveal_version=reveal_version, theme_css=theme_css,
-                                                palette=palette(story.theme))
+    """The deck's ``index.html`` text. A mistake in a template is reported as one line naming it."""
+    try:
+        return env.get_template("deck.html").render(story=story, reveal_version=reveal_version,
+                                                    theme_css=theme_css, palette=palette(story.theme))
+    except TemplateSyntaxError as exc:
+        where = f"{exc.filename or exc.name}:{exc.lineno}"
+        raise ConfigError(f"{where}: template syntax error: {exc.message} — fix the template") from None
+    except TemplateError as exc:
+        message = " ".join(str(exc).split())
+        raise ConfigError(f"{_template_line(exc.__traceback__)}: template error: {message} — fix the template "
+                           "(slide values are listed in deckgen/story.py)") from None
+
+
+def _template_line(tb) -> str:
+    """``file.html:LINE`` of the innermost template frame in a traceback (Jinja2 maps frames to templates)."""
+    where = "templates"
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".svg", ".xml")):
+            where = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
