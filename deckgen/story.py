@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .views import (MINUS, Layout, MatrixView, Num, Token, Worked, fmt, num, pick, role, split_name,
-                    tex_label, tok)
+from .views import (MINUS, Layout, MatrixView, Num, Token, Worked, fmt, num, parse_number, pick, role,
+                    split_name, tex_label, tok)
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,14 @@ class Slide:
     matrices: tuple[MatrixView, ...] = ()
     worked: tuple[Worked, ...] = ()
     worked_total: int = 0              # how many result cells exist (to say "4 of 600 worked")
+    ops: tuple[str, ...] = ()          # the operator shown before each matrix after the first
     ctx: dict[str, Any] = field(default_factory=dict)   # further template values, already formatted
     animate: bool = False
+
+    @property
+    def approx(self) -> bool:
+        """Whether a worked step uses ``≈``: its shown (rounded) inputs miss the shown result."""
+        return any(tok.text == " \u2248 " for w in self.worked for tok in w.tokens)
 
     @property
     def density(self) -> str:
@@ -54,6 +60,7 @@ MAE_FIGURE = "figures/mae.svg"
 ACT_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{relu}"}
 ACT_DEF = {"sigmoid": r"\sigma(z) = \frac{1}{1 + e^{-z}}", "tanh": r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
            "relu": r"\mathrm{relu}(z) = \max(0, z)"}
+ACT_OP = {"sigmoid": "\u03c3", "tanh": "tanh", "relu": "relu"}
 DERIV_TEX = {"sigmoid": r"a \odot (1 - a)", "tanh": r"(1 - a^{2})", "relu": r"[a > 0]"}
 
 
@@ -69,13 +76,22 @@ class _Builder:
         self.lay = layout
         self.p = layout.precision
         self.limit = worked_cells
-        self.eta = fmt(learning_rate, max(self.p, 1)).rstrip("0").rstrip(".") if learning_rate != int(learning_rate) else str(int(learning_rate))
+        self.lr = float(learning_rate)
+        self.eta = f"{self.lr:g}"
         self.L = len(trace.layers) - 1
         self.figures: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- helpers
     def n(self, name: str, t: int, r: int, c: int) -> Num:
         return num(self.trace, name, t, r, c, self.p)
+
+    def shown_value(self, name: str, t: int, r: int, c: int) -> float:
+        """A trace value as the slide shows it (rounded to the deck's precision)."""
+        return parse_number(fmt(self.trace.value(name, t, r, c), self.p))
+
+    def equals(self, result: Num, from_shown: float) -> Token:
+        """``=`` when the numbers on the slide give the shown result, else ``≈`` (they are rounded)."""
+        return Token(" = " if fmt(from_shown, self.p) == result.text else " \u2248 ")
 
     def src(self, k: int) -> str:
         return "X" if k == 1 else f"a{k - 1}"
@@ -88,46 +104,59 @@ class _Builder:
         cols = self.lay.shown(m.shape[1], self.lay.max_cols, False)
         return [(r, c) for r in rows for c in cols][: self.limit]
 
+    def examples(self, n: int) -> list[int | None]:
+        """The example rows a sum over examples shows: the rows on the slide, ``None`` where rows are skipped."""
+        return pick(n, self.lay.max_rows, self.lay.example_rows)
+
     def total(self, name: str, t: int) -> int:
         m = self.trace.get(name, t)
         return int(m.shape[0] * m.shape[1])
 
-    def sum_terms(self, pairs: list[tuple[Num, Num]]) -> list[Token]:
-        """``a·b + c·d + …`` with long sums cut to their first three and last term."""
-        shown = pairs if len(pairs) <= 6 else pairs[:3] + [None] + pairs[-1:]
+    @staticmethod
+    def cut(items: list) -> list:
+        """A long list of terms cut to its first three and last one, ``None`` marking the gap."""
+        return items if len(items) <= 6 or None in items else items[:3] + [None] + items[-1:]
+
+    def sum_terms(self, items: list) -> list[Token]:
+        """``a·b + c·d + ⋯`` from (Num, Num) pairs or single Nums, ``None`` standing for skipped terms."""
         out: list[Token] = []
-        for i, pair in enumerate(shown):
+        for i, item in enumerate(items):
             if i:
                 out.append(Token(" + "))
-            if pair is None:
+            if item is None:
                 out.append(Token("\u22ef"))
-                continue
-            left, right = pair
-            out += [*tok(left, wrap=True), Token("\u00b7"), *tok(right, wrap=True)]
+            elif isinstance(item, tuple):
+                out += [*tok(item[0], wrap=True), Token("\u00b7"), *tok(item[1], wrap=True)]
+            else:
+                out += list(tok(item, wrap=True))
         return out
 
     # ----------------------------------------------------------------- slides
     def matmul(self, t: int, k: int) -> Slide:
         """``z{k} = a{k-1} · W{k} (+ b{k})``."""
-        tr, src, z = self.trace, self.src(k), f"z{k}"
+        tr, src, W, z = self.trace, self.src(k), f"W{k}", f"z{k}"
         worked = []
-        inner = tr.get(f"W{k}", t).shape[0]
+        inner = tr.get(W, t).shape[0]
         for r, c in self.cells(z, t):
-            pairs = [(self.n(src, t, r, i), self.n(f"W{k}", t, i, c)) for i in range(inner)]
+            pairs = self.cut([(self.n(src, t, r, i), self.n(W, t, i, c)) for i in range(inner)])
             tokens = self.sum_terms(pairs)
+            value = sum(self.shown_value(src, t, r, i) * self.shown_value(W, t, i, c) for i in range(inner))
             if tr.bias:
                 tokens += [Token(" + "), *tok(self.n(f"b{k}", t, 0, c), wrap=True)]
-            tokens += [Token(" = "), *tok(self.n(z, t, r, c))]
-            worked.append(Worked(target=f"{z}:{r},{c}", rows=(f"{src}:{r}",), cols=(f"W{k}:{c}",),
+                value += self.shown_value(f"b{k}", t, 0, c)
+            zn = self.n(z, t, r, c)
+            tokens += [self.equals(zn, value), *tok(zn)]
+            worked.append(Worked(target=f"{z}:{r},{c}", rows=(f"{src}:{r}",), cols=(f"{W}:{c}",),
                                  cells=((f"b{k}:0,{c}",) if tr.bias else ()), tokens=tuple(tokens)))
-        mats = [self.lay.matrix(tr, src, t), self.lay.matrix(tr, f"W{k}", t)]
+        mats = [self.lay.matrix(tr, src, t), self.lay.matrix(tr, W, t)]
         if tr.bias:
             mats.append(self.lay.matrix(tr, f"b{k}", t))
         mats.append(self.lay.matrix(tr, z, t))
+        ops = ("\u00b7", "+", "=") if tr.bias else ("\u00b7", "=")
         return Slide("slides/matmul.html", f"t{t}-{z}", formula=tr.formula(z), matrices=tuple(mats),
-                     worked=tuple(worked), worked_total=self.total(z, t),
+                     worked=tuple(worked), worked_total=self.total(z, t), ops=ops,
                      ctx={"k": k, "t": t, "layer": k, "hidden": k < self.L, "what": "weighted sums",
-                          "left": tex_label(src), "right": tex_label(f"W{k}"), "result": tex_label(z),
+                          "left": tex_label(src), "right": tex_label(W), "result": tex_label(z),
                           "inner": inner, "bias": tr.bias, "gradient": False, "backprop": False})
 
     def activate(self, t: int, k: int) -> Slide:
@@ -136,18 +165,18 @@ class _Builder:
         worked = []
         for r, c in self.cells(a, t):
             zn, an = self.n(z, t, r, c), self.n(a, t, r, c)
-            zv = tr.value(z, t, r, c)
+            zs = self.shown_value(z, t, r, c)
             if act == "sigmoid":
                 tokens = [Token("\u03c3("), *tok(zn), Token(") = 1 / (1 + e"),
-                          Token(fmt(-zv, self.p), kind="sup"), Token(") = "), *tok(an)]
+                          Token(fmt(-zs, self.p), kind="sup"), Token(")"), self.equals(an, 1 / (1 + np.exp(-zs)))]
             elif act == "tanh":
-                tokens = [Token("tanh("), *tok(zn), Token(") = "), *tok(an)]
+                tokens = [Token("tanh("), *tok(zn), Token(")"), self.equals(an, np.tanh(zs))]
             else:
-                tokens = [Token("max(0, "), *tok(zn), Token(") = "), *tok(an)]
-            worked.append(Worked(target=f"{a}:{r},{c}", cells=(f"{z}:{r},{c}",), tokens=tuple(tokens)))
+                tokens = [Token("max(0, "), *tok(zn), Token(")"), self.equals(an, max(0.0, zs))]
+            worked.append(Worked(target=f"{a}:{r},{c}", cells=(f"{z}:{r},{c}",), tokens=(*tokens, *tok(an))))
         return Slide("slides/elementwise.html", f"t{t}-{a}", formula=tr.formula(a),
                      matrices=(self.lay.matrix(tr, z, t), self.lay.matrix(tr, a, t)),
-                     worked=tuple(worked), worked_total=self.total(a, t),
+                     worked=tuple(worked), worked_total=self.total(a, t), ops=(ACT_OP[act],),
                      ctx={"k": k, "t": t, "step": "activation", "activation": act,
                           "definition": ACT_DEF[act], "output": k == self.L})
 
@@ -166,12 +195,14 @@ class _Builder:
         e, a = f"e{L}", f"a{L}"
         worked = []
         for r, c in self.cells(e, t):
+            en = self.n(e, t, r, c)
+            value = self.shown_value("y", t, r, c) - self.shown_value(a, t, r, c)
             tokens = [*tok(self.n("y", t, r, c)), Token(f" {MINUS} "), *tok(self.n(a, t, r, c), wrap=True),
-                      Token(" = "), *tok(self.n(e, t, r, c))]
+                      self.equals(en, value), *tok(en)]
             worked.append(Worked(target=f"{e}:{r},{c}", cells=(f"y:{r},{c}", f"{a}:{r},{c}"), tokens=tuple(tokens)))
         return Slide("slides/elementwise.html", f"t{t}-{e}", formula=tr.formula(e),
                      matrices=(self.lay.matrix(tr, "y", t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, e, t)),
-                     worked=tuple(worked), worked_total=self.total(e, t),
+                     worked=tuple(worked), worked_total=self.total(e, t), ops=(MINUS, "="),
                      ctx={"k": L, "t": t, "step": "output_error", "loss": self.n("loss", t, 0, 0),
                           "mae": self.n("mae", t, 0, 0), "loss_formula": tr.formula("loss"),
                           "mae_formula": tr.formula("mae")})
@@ -182,20 +213,24 @@ class _Builder:
         worked = []
         for r, c in self.cells(d, t):
             en, an, dn = self.n(e, t, r, c), self.n(a, t, r, c), self.n(d, t, r, c)
-            av = tr.value(a, t, r, c)
+            es, as_ = self.shown_value(e, t, r, c), self.shown_value(a, t, r, c)
             if act == "sigmoid":
                 tokens = [*tok(en, True), Token(" \u00b7 "), *tok(an, True), Token(" \u00b7 (1 "), Token(MINUS),
-                          Token(" "), *tok(an, True), Token(") = ")]
+                          Token(" "), *tok(an, True), Token(")")]
+                value = es * as_ * (1 - as_)
             elif act == "tanh":
                 tokens = [*tok(en, True), Token(" \u00b7 (1 "), Token(MINUS), Token(" "), *tok(an, True),
-                          Token("\u00b2) = ")]
+                          Token("\u00b2)")]
+                value = es * (1 - as_ ** 2)
             else:
-                tokens = [*tok(en, True), Token(f" \u00b7 {1 if av > 0 else 0} = ")]
-            tokens += list(tok(dn))
-            worked.append(Worked(target=f"{d}:{r},{c}", cells=(f"{e}:{r},{c}", f"{a}:{r},{c}"), tokens=tuple(tokens)))
+                slope = 1 if tr.value(a, t, r, c) > 0 else 0
+                tokens = [*tok(en, True), Token(f" \u00b7 {slope}")]
+                value = es * slope
+            worked.append(Worked(target=f"{d}:{r},{c}", cells=(f"{e}:{r},{c}", f"{a}:{r},{c}"),
+                                 tokens=(*tokens, self.equals(dn, value), *tok(dn))))
         return Slide("slides/elementwise.html", f"t{t}-{d}", formula=tr.formula(d),
                      matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, d, t)),
-                     worked=tuple(worked), worked_total=self.total(d, t),
+                     worked=tuple(worked), worked_total=self.total(d, t), ops=(f"\u2299 {ACT_OP[act]}\u2032", "="),
                      ctx={"k": k, "t": t, "step": "delta", "activation": act, "derivative": DERIV_TEX[act],
                           "output": k == self.L})
 
@@ -205,30 +240,36 @@ class _Builder:
         inner = tr.get(W, t).shape[1]
         worked = []
         for r, c in self.cells(e, t):
-            pairs = [(self.n(d, t, r, i), self.n(W, t, c, i)) for i in range(inner)]
-            tokens = self.sum_terms(pairs) + [Token(" = "), *tok(self.n(e, t, r, c))]
+            pairs = self.cut([(self.n(d, t, r, i), self.n(W, t, c, i)) for i in range(inner)])
+            value = sum(self.shown_value(d, t, r, i) * self.shown_value(W, t, c, i) for i in range(inner))
+            en = self.n(e, t, r, c)
+            tokens = self.sum_terms(pairs) + [self.equals(en, value), *tok(en)]
             worked.append(Worked(target=f"{e}:{r},{c}", rows=(f"{d}:{r}", f"{W}:{c}"), tokens=tuple(tokens)))
         return Slide("slides/matmul.html", f"t{t}-{e}", formula=tr.formula(e),
                      matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, W, t, transposed=True),
                                self.lay.matrix(tr, e, t)),
-                     worked=tuple(worked), worked_total=self.total(e, t),
+                     worked=tuple(worked), worked_total=self.total(e, t), ops=("\u00b7", "="),
                      ctx={"k": k, "t": t, "what": "hidden errors", "left": tex_label(d),
                           "right": tex_label(W) + r"^{\top}", "result": tex_label(e), "inner": inner,
                           "backprop": True, "gradient": False, "bias": False})
 
     def gradient(self, t: int, k: int) -> list[Slide]:
-        """``ΔW{k} = η · a{k-1}ᵀ · δ{k}`` (and ``Δb{k}``)."""
+        """``ΔW{k} = η · a{k-1}ᵀ · δ{k}`` (and ``Δb{k}``), summed over the examples on the slide."""
         tr, src, d, dW = self.trace, self.src(k), f"d{k}", f"dW{k}"
         n_examples = tr.get(d, t).shape[0]
+        rows = self.examples(n_examples)
         worked = []
         for r, c in self.cells(dW, t):
-            pairs = [(self.n(src, t, i, r), self.n(d, t, i, c)) for i in range(n_examples)]
-            tokens = [Token(f"{self.eta} \u00b7 ("), *self.sum_terms(pairs), Token(") = "), *tok(self.n(dW, t, r, c))]
+            pairs = [None if i is None else (self.n(src, t, i, r), self.n(d, t, i, c)) for i in rows]
+            value = self.lr * sum(self.shown_value(src, t, i, r) * self.shown_value(d, t, i, c) for i in range(n_examples))
+            dn = self.n(dW, t, r, c)
+            tokens = [Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(pairs)), Token(")"),
+                      self.equals(dn, value), *tok(dn)]
             worked.append(Worked(target=f"{dW}:{r},{c}", cols=(f"{src}:{r}", f"{d}:{c}"), tokens=tuple(tokens)))
         slides = [Slide("slides/matmul.html", f"t{t}-{dW}", formula=tr.formula(dW),
                         matrices=(self.lay.matrix(tr, src, t, transposed=True), self.lay.matrix(tr, d, t),
                                   self.lay.matrix(tr, dW, t)),
-                        worked=tuple(worked), worked_total=self.total(dW, t),
+                        worked=tuple(worked), worked_total=self.total(dW, t), ops=("\u00b7", f"\u00d7 {self.eta} ="),
                         ctx={"k": k, "t": t, "what": "weight changes", "left": tex_label(src) + r"^{\top}",
                              "right": tex_label(d), "result": tex_label(dW), "inner": n_examples,
                              "gradient": True, "eta": self.eta, "backprop": False, "bias": False})]
@@ -236,16 +277,16 @@ class _Builder:
             db = f"db{k}"
             worked = []
             for r, c in self.cells(db, t):
-                terms: list[Token] = []
-                for i in range(min(n_examples, 6)):
-                    terms += ([Token(" + ")] if i else []) + list(tok(self.n(d, t, i, c), wrap=True))
-                if n_examples > 6:
-                    terms.append(Token(" + \u22ef"))
+                terms = [None if i is None else self.n(d, t, i, c) for i in rows]
+                value = self.lr * sum(self.shown_value(d, t, i, c) for i in range(n_examples))
+                dn = self.n(db, t, r, c)
                 worked.append(Worked(target=f"{db}:{r},{c}", cols=(f"{d}:{c}",),
-                                     tokens=(Token(f"{self.eta} \u00b7 ("), *terms, Token(") = "), *tok(self.n(db, t, r, c)))))
+                                     tokens=(Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(terms)),
+                                             Token(")"), self.equals(dn, value), *tok(dn))))
             slides.append(Slide("slides/elementwise.html", f"t{t}-{db}", formula=tr.formula(db),
                                 matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, db, t)),
                                 worked=tuple(worked), worked_total=self.total(db, t),
+                                ops=(f"\u2192 {self.eta} \u00d7 column sums \u2192",),
                                 ctx={"k": k, "t": t, "step": "bias_gradient", "eta": self.eta}))
         return slides
 
@@ -253,14 +294,16 @@ class _Builder:
         tr, W, dW = self.trace, f"{name}{k}", f"d{name}{k}"
         worked = []
         for r, c in self.cells(W, t):
-            tokens = [*tok(self.n(W, t, r, c)), Token(" + "), *tok(self.n(dW, t, r, c), wrap=True), Token(" = "),
-                      *tok(self.n(W, t + 1, r, c))]
+            new = self.n(W, t + 1, r, c)
+            value = self.shown_value(W, t, r, c) + self.shown_value(dW, t, r, c)
+            tokens = [*tok(self.n(W, t, r, c)), Token(" + "), *tok(self.n(dW, t, r, c), wrap=True),
+                      self.equals(new, value), *tok(new)]
             worked.append(Worked(target=f"{W}:{r},{c}", cells=(f"{dW}:{r},{c}",), tokens=tuple(tokens)))
-        new = self.lay.matrix(tr, W, t + 1, animate=True, caption=f"iteration {t + 1}")
+        after = self.lay.matrix(tr, W, t + 1, animate=True, caption=f"iteration {t + 1}")
         return Slide("slides/update.html", f"t{t}-update-{W}",
                      formula=rf"{tex_label(W)} \leftarrow {tex_label(W)} + {tex_label(dW)}",
-                     matrices=(self.lay.matrix(tr, W, t, caption=f"iteration {t}"), self.lay.matrix(tr, dW, t), new),
-                     worked=tuple(worked), worked_total=self.total(W, t),
+                     matrices=(self.lay.matrix(tr, W, t, caption=f"iteration {t}"), self.lay.matrix(tr, dW, t), after),
+                     worked=tuple(worked), worked_total=self.total(W, t), ops=("+", "="),
                      ctx={"k": k, "t": t, "next": t + 1, "bias": name == "b"})
 
     def iteration(self, t: int) -> list[Slide]:
@@ -444,7 +487,8 @@ def build_story(config, dataset, trace) -> Story:
                  "diagram": _diagram(trace, layout, t, node_names) if trace.has("W1", t) else None}))
     slides.append(Slide("slides/curve.html", "curve",
                         ctx={"figure": MAE_FIGURE, "diagnosis": diag,
-                             "first": b.n("mae", 0, 0, 0), "last": b.n("mae", last, 0, 0), "last_t": f"{last:,}"}))
+                             "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
+                             "last_t": f"{final_t:,}"}))
     if diag["kind"] != "converged":
         slides.append(Slide("slides/trouble.html", diag["kind"],
                             ctx={**diag, "iteration_text": f"{diag['iteration']:,}",

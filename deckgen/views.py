@@ -60,18 +60,19 @@ def colour_tex(tex: str) -> str:
 
 
 def fmt(value: float, precision: int) -> str:
-    """Fixed-point text at ``precision`` decimals; tiny non-zero values in scientific form."""
+    """Fixed-point text at ``precision`` decimals, with a true minus sign.
+
+    A tiny negative value keeps its sign (``−0.000``), so a small change is never
+    shown as no change at all; exactly zero is ``0.000``.
+    """
     value = float(value)
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return ("" if value > 0 else MINUS) + "\u221e"
-    if value != 0.0 and abs(value) < 0.5 * 10.0 ** -precision:
-        text = f"{value:.{min(max(precision - 1, 1), 3)}e}"   # would round to zero: keep its size visible
-    else:
-        text = f"{value:.{precision}f}"
-        if float(text) == 0.0:
-            text = text.lstrip("-")                           # no "-0.000"
+    text = f"{value:.{precision}f}"
+    if value == 0.0:
+        text = text.lstrip("-")
     return text.replace("-", MINUS)
 
 

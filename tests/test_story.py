@@ -22,10 +22,10 @@ def story_for(*overrides):
 def test_fmt_fixed_point_with_true_minus():
     assert fmt(-0.2060, 3) == f"{MINUS}0.206"
     assert fmt(0.5, 0) in ("0", "1")
-    assert fmt(-0.0004, 3) == f"{MINUS}4.00e{MINUS}04"
+    assert fmt(-0.0004, 3) == f"{MINUS}0.000"      # a tiny change keeps its sign
     assert fmt(0.0, 3) == "0.000"
     assert fmt(-0.0, 3) == "0.000"
-    assert fmt(1.5e-05, 3) == f"1.50e{MINUS}05"
+    assert fmt(1.5e-05, 3) == "0.000"
     assert fmt(float("nan"), 3) == "NaN"
 
 
@@ -134,3 +134,18 @@ def test_csv_decks_show_the_raw_table_and_class_names():
     assert all(r["output"].trace.startswith("a2@299:") for r in classified["rows"])
     a2 = predictions.matrices[2]
     assert a2.col_labels == ("setosa", "versicolor", "virginica")
+
+
+def test_worked_steps_say_approximately_when_rounding_shows():
+    from deckgen.views import parse_number
+
+    story, _ = story_for()
+    seen = set()
+    for slide in (s for s in story.slides if s.template == "slides/update.html"):
+        for w in slide.worked:
+            nums = [t for t in w.tokens if t.trace]
+            sign = next(t.text.strip() for t in w.tokens if t.text.strip() in ("=", "\u2248"))
+            exact = fmt(parse_number(nums[0].text) + parse_number(nums[1].text), 3) == nums[2].text
+            assert sign == ("=" if exact else "\u2248")
+            seen.add(sign)
+    assert seen == {"=", "\u2248"}  # both happen in the default talk
