@@ -323,25 +323,39 @@ class _Builder:
         return slides
 
 
-def _diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
-    """Node positions and weighted edges of the network at iteration ``t`` (coordinates in a 0..1000 x 0..560 box)."""
+def _diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...], *,
+             weight_labels: bool = True) -> dict[str, Any]:
+    """Node positions and weighted edges of the network at iteration ``t``.
+
+    Coordinates are in a box 1000 wide and 560 high, widened on the left and right for the input
+    and output names, which stand outside their nodes; hidden units are numbered inside theirs.
+    """
     layers = trace.layers
-    width, height, pad = 1000, 560, 60
-    xs = [pad + i * (width - 2 * pad) / max(len(layers) - 1, 1) for i in range(len(layers))]
+    height, pad, radius = 560, 50, 22
     shown = [min(n, 10) for n in layers]
+    label_of = [[names[i][j] if i < len(names) and j < len(names[i]) else (f"h{j + 1}" if 0 < i < len(layers) - 1 else "")
+                 for j in range(n)] for i, n in enumerate(shown)]
+    left = 40 + 11 * max((len(x) for x in label_of[0]), default=0)
+    right = 40 + 11 * max((len(x) for x in label_of[-1]), default=0)
+    width = 1000 + left + right
+    xs = [left + pad + i * (1000 - 2 * pad) / max(len(layers) - 1, 1) for i in range(len(layers))]
     nodes, edges = [], []
     pos: dict[tuple[int, int], tuple[float, float]] = {}
     for i, n in enumerate(shown):
         gap = (height - 2 * pad) / max(n - 1, 1) if n > 1 else 0
         top = height / 2 - gap * (n - 1) / 2
+        last = i == len(layers) - 1
         for j in range(n):
-            pos[i, j] = (round(xs[i], 1), round(top + j * gap, 1))
-            label = names[i][j] if i < len(names) and j < len(names[i]) else ""
-            nodes.append({"x": pos[i, j][0], "y": pos[i, j][1], "layer": i, "label": label,
-                          "role": "input" if i == 0 else ("activation" if i < len(layers) - 1 else "output")})
+            x, y = round(xs[i], 1), round(top + j * gap, 1)
+            pos[i, j] = (x, y)
+            nodes.append({"x": x, "y": y, "layer": i, "label": label_of[i][j],
+                          "role": "input" if i == 0 else ("output" if last else "activation"),
+                          # names of inputs and outputs stand outside the node, hidden numbers inside
+                          "lx": x - radius - 8 if i == 0 else (x + radius + 8 if last else x), "ly": y + 6,
+                          "anchor": "end" if i == 0 else ("start" if last else "middle")})
     have_weights = all(trace.has(f"W{k}", t) for k in range(1, len(layers)))
     biggest = max((float(np.abs(trace.get(f"W{k}", t)).max()) for k in range(1, len(layers))), default=1.0) if have_weights else 1.0
-    label_edges = sum(shown[i] * shown[i + 1] for i in range(len(shown) - 1)) <= 24
+    label_edges = weight_labels and have_weights and sum(shown[i] * shown[i + 1] for i in range(len(shown) - 1)) <= 24
     for k in range(1, len(layers)):
         along = [0.22 + 0.5 * j / max(shown[k] - 1, 1) for j in range(shown[k])]
         for i in range(shown[k - 1]):
@@ -353,11 +367,11 @@ def _diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...]) 
                     "x1": x1, "y1": y1, "x2": x2, "y2": y2,
                     "sign": "pos" if w >= 0 else "neg",
                     "width": round(1 + 7 * strength, 2), "opacity": round(0.25 + 0.75 * strength, 2),
-                    "num": num(trace, f"W{k}", t, i, j, layout.precision) if (have_weights and label_edges) else None,
+                    "num": num(trace, f"W{k}", t, i, j, layout.precision) if label_edges else None,
                     # labels spread along the edges by target unit, so edges leaving one node don't collide
-                    "lx": round(x1 + (x2 - x1) * along[j], 1), "ly": round(y1 + (y2 - y1) * along[j] - 6, 1),
+                    "lx": round(x1 + (x2 - x1) * along[j], 1), "ly": round(y1 + (y2 - y1) * along[j] - 8, 1),
                 })
-    return {"nodes": nodes, "edges": edges, "width": width, "height": height,
+    return {"nodes": nodes, "edges": edges, "width": round(width), "height": height, "radius": radius,
             "cut": any(n > 10 for n in layers)}
 
 
@@ -484,7 +498,7 @@ def build_story(config, dataset, trace) -> Story:
             matrices=(layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t),
                       *(layout.matrix(trace, f"W{k}", t, animate=True) for k in range(1, L + 1) if trace.has(f"W{k}", t))),
             ctx={"t": t, "t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0), "loss": b.n("loss", t, 0, 0),
-                 "diagram": _diagram(trace, layout, t, node_names) if trace.has("W1", t) else None}))
+                 "diagram": _diagram(trace, layout, t, node_names, weight_labels=False) if trace.has("W1", t) else None}))
     slides.append(Slide("slides/curve.html", "curve",
                         ctx={"figure": MAE_FIGURE, "diagnosis": diag,
                              "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
