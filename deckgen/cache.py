@@ -100,9 +100,9 @@ def wanted(config) -> list[int]:
     The rule is the training code's own: the explained iterations, the
     checkpoints, ``T-1`` and ``T``.
     """
-    from .train import _shown
+    from .train import kept_iterations
 
-    return _shown(config.training.iterations, config.deck.explain, config.deck.checkpoints)
+    return kept_iterations(config.training.iterations, config.deck.explain, config.deck.checkpoints)
 
 
 def by_budget(trace, config) -> bool | None:

@@ -458,11 +458,11 @@ def draw_compare(spec: dict, path: Path) -> None:
     import matplotlib
     from matplotlib.figure import Figure
 
-    from .render.figures import _save, _style
+    from .render.figures import figure_style, plain_log_axis, save_svg
 
-    rc, _ = _style(spec.get("theme", "white"))
+    rc, _ = figure_style(spec.get("theme", "white"))
     with matplotlib.rc_context(rc):
-        fig = Figure(figsize=(10, 4.6))
+        fig = Figure(figsize=(10, 4.6), layout="constrained")
         ax = fig.add_subplot()
         longest = 1
         for i, run in enumerate(spec["runs"]):
@@ -476,13 +476,13 @@ def draw_compare(spec: dict, path: Path) -> None:
             if run.diagnosis.get("kind") == "diverged" and ok.any():
                 last = int(t[ok][-1])
                 ax.plot([last], [mae[last]], "x", color=COLOURS[i % len(COLOURS)], markersize=10, mew=2.5)
-        ax.set_yscale("log")
+        plain_log_axis(ax)
         ax.set_xlabel("iteration")
         ax.set_ylabel("mean absolute error")
         ax.grid(True, which="major", alpha=0.3)
         ax.set_xlim(0, longest)
         ax.legend(frameon=False)
-        _save(fig, path)
+        save_svg(fig, path)
 
 
 def figure_token(spec: dict) -> str:

@@ -98,7 +98,7 @@ def train(
         raise ValueError("X: needs at least one row")
     y = _matrix("y", np.reshape(y, (-1, 1)) if np.ndim(y) == 1 else y, (len(X), layers[-1]))
     params = _initial_params(layers, weights, biases, bias, seed)
-    shown = _shown(T, explain, checkpoints)
+    shown = kept_iterations(T, explain, checkpoints)
     run = _Run(X, y, layers, activation, bias, lr, T)
     kept = list(range(T + 1)) if run.bytes_per_iteration * (T + 1) <= memory_budget else shown
     with np.errstate(all="ignore"):
@@ -124,7 +124,7 @@ def _initial_params(layers, weights, biases, bias, seed) -> dict[str, np.ndarray
     return params
 
 
-def _shown(T: int, explain, checkpoints) -> list[int]:
+def kept_iterations(T: int, explain, checkpoints) -> list[int]:
     """The iterations kept when not all fit: explained ones (and the next), checkpoints, T-1 and T."""
     explain = sorted({int(t) for t in explain})
     if isinstance(checkpoints, (int, np.integer)):

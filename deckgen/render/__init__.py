@@ -1,7 +1,17 @@
-"""The render stage: Jinja2 templates to HTML, matplotlib figures, reveal.js assets."""
+"""The render stage: Jinja2 templates to HTML, matplotlib figures, reveal.js assets.
 
-from .assets import copy_assets
-from .env import make_environment, render_story
-from .figures import draw_figures
+Names are imported on first use, so rendering HTML does not pay for importing
+matplotlib and drawing does not pay for Jinja2.
+"""
 
-__all__ = ["copy_assets", "draw_figures", "make_environment", "render_story"]
+from importlib import import_module
+
+_WHERE = {"copy_assets": "assets", "draw_figures": "figures", "make_environment": "env", "render_story": "env"}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

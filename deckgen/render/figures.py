@@ -25,7 +25,7 @@ _FUNCTIONS = {
 }
 
 
-def _style(theme: str) -> tuple[dict, dict[str, str]]:
+def figure_style(theme: str) -> tuple[dict, dict[str, str]]:
     """rc settings and colours for a theme: dark text on light themes, light text on dark ones."""
     fg = "#e8e8e8" if theme in DARK_THEMES else "#222222"
     rc = dict(_RC, **{"text.color": fg, "axes.labelcolor": fg, "xtick.color": fg, "ytick.color": fg,
@@ -33,11 +33,21 @@ def _style(theme: str) -> tuple[dict, dict[str, str]]:
     return rc, palette(theme)
 
 
-def _save(fig: Figure, path: Path) -> None:
+def save_svg(fig: Figure, path: Path) -> None:
+    """Write a figure as deterministic SVG (fixed hash salt from the rc settings, no date)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasSVG(fig)
-    fig.savefig(path, format="svg", metadata={"Date": None, "Creator": "deckgen"}, bbox_inches="tight",
-                transparent=True)
+    fig.savefig(path, format="svg", metadata={"Date": None, "Creator": "deckgen"}, transparent=True)
+
+
+def plain_log_axis(ax) -> None:
+    """A log-scale y axis labelled 0.5, 0.2, 0.1, 0.05 ... rather than powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.6f}".rstrip("0").rstrip(".")))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
@@ -45,9 +55,9 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
     mae = np.asarray(trace.series("mae"), dtype=float)
     t = np.arange(len(mae))
     finite = np.isfinite(mae) & (mae > 0)
-    rc, colours = _style(theme)
+    rc, colours = figure_style(theme)
     with matplotlib.rc_context(rc):
-        fig = Figure(figsize=(10, 4.6))
+        fig = Figure(figsize=(10, 4.6), layout="constrained")
         ax = fig.add_subplot()
         ax.plot(t[finite], mae[finite], color=colours["error"], linewidth=2)
         points = [c for c in spec.get("checkpoints", ()) if c < len(mae) and finite[c]]
@@ -58,14 +68,14 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
             ax.axvspan(diag["iteration"], len(mae) - 1, color=colours["delta"], alpha=0.12, label="plateau")
         elif diag.get("kind") == "diverged":
             ax.axvline(diag["iteration"], color=colours["error"], linestyle="--", label="training diverged")
-        ax.set_yscale("log")
+        plain_log_axis(ax)
         ax.set_xlabel("iteration")
         ax.set_ylabel("mean absolute error")
         ax.grid(True, which="major", alpha=0.3)
         ax.set_xlim(0, max(len(mae) - 1, 1))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(frameon=False)
-        _save(fig, path)
+        save_svg(fig, path)
 
 
 def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
@@ -75,9 +85,9 @@ def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> Non
     z = z[np.isfinite(z)]
     reach = max(6.0, float(np.abs(z).max()) * 1.15 if z.size else 6.0)
     xs = np.linspace(-reach, reach, 400)
-    rc, colours = _style(theme)
+    rc, colours = figure_style(theme)
     with matplotlib.rc_context(rc):
-        fig = Figure(figsize=(8, 4.2))
+        fig = Figure(figsize=(8, 4.2), layout="constrained")
         ax = fig.add_subplot()
         ax.axhline(0, color="#999", linewidth=0.8)
         ax.axvline(0, color="#999", linewidth=0.8)
@@ -86,7 +96,7 @@ def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> Non
         ax.set_xlabel("z (weighted sum)")
         ax.set_ylabel(f"{spec['activation']}(z)")
         ax.grid(True, alpha=0.3)
-        _save(fig, path)
+        save_svg(fig, path)
 
 
 DRAW = {"mae": mae_curve, "activation": activation_curve}
