@@ -50,6 +50,14 @@ def plain_log_axis(ax) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
+def iteration_axis(ax) -> None:
+    """Iterations on the x axis, written with thousands separators (10,000)."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_xlabel("iteration")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
 def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
     """Mean absolute error over every iteration, log scale, checkpoints marked."""
     mae = np.asarray(trace.series("mae"), dtype=float)
@@ -69,7 +77,7 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
         elif diag.get("kind") == "diverged":
             ax.axvline(diag["iteration"], color=colours["error"], linestyle="--", label="training diverged")
         plain_log_axis(ax)
-        ax.set_xlabel("iteration")
+        iteration_axis(ax)
         ax.set_ylabel("mean absolute error")
         ax.grid(True, which="major", alpha=0.3)
         ax.set_xlim(0, max(len(mae) - 1, 1))
