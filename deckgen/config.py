@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import math
 import os
 import re
@@ -98,6 +99,30 @@ class Config:
         """The folder that relative paths in the config are relative to."""
         return self.source.parent if self.source else Path.cwd()
 
+    def with_overrides(self, mapping: dict[str, Any], *, origin: str | None = None) -> "Config":
+        """This config with some keys changed, validated like ``--set``; every problem is raised at once.
+
+        ``mapping`` holds dotted keys (``{"training.learning_rate": 0.1}``) or
+        section tables (``{"training": {"learning_rate": 0.1}}``) with TOML-like
+        values. A new data source replaces the old one (see :func:`replace_source`).
+        Messages name ``origin`` for the changed keys (default ``override KEY``);
+        a relative path is relative to the deck file's folder, or to the current
+        folder when ``origin`` starts with ``--set``. The other keys keep where
+        they were set.
+        """
+        if not isinstance(mapping, dict):
+            raise TypeError(f"with_overrides takes a mapping of keys to values, not {type(mapping).__name__}")
+        changes = _flatten(_plain(mapping))
+        values = config_values(self, compare=True)
+        label = self.where()
+        origins = {key: self.locations.get(key, label) for key in values}
+        replace_source(values, changes)
+        for key in set(origins) - set(values):
+            origins.pop(key)
+        values.update(changes)
+        origins.update({key: origin or f"override {key}" for key in changes})
+        return validate(values, source=self.source, name=self.name, origins=origins, label=label)
+
     def training_key(self) -> dict:
         """Everything that affects training (and nothing that only affects the slides)."""
         return {
@@ -121,27 +146,45 @@ def _plain(value: Any) -> Any:
 # Each check takes a raw TOML value and returns the parsed value or raises
 # ValueError with the "what is wrong — what to do" text.
 
-def _type_name(value: Any) -> str:
-    return {bool: "true/false", int: "a whole number", float: "a number", str: "a string",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+def literal(value: Any, limit: int = 40) -> str:
+    """A value as it would be written in TOML, cut short, for "got ..." in messages: ``1.5``, ``"abc"``."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (int, float)):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, list):
+        text = "[" + ", ".join(literal(v, limit) for v in value[:limit]) + "]"
+    elif isinstance(value, dict):
+        return "a table"
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def located(where: str, key: str) -> str:
+    """``where: key`` for the start of a message, or just ``where`` when it already names the key
+    (``--set training.seed``), so the key is said once."""
+    return where if where == key or where.endswith(" " + key) else f"{where}: {key}"
 
 
 def _string(v: Any) -> str:
     if not isinstance(v, str):
-        raise ValueError(f"expected a string, got {_type_name(v)} — put the text in quotes")
+        raise ValueError(f"expected a string, got {literal(v)} — put the text in quotes")
     return v
 
 
 def _bool(v: Any) -> bool:
     if not isinstance(v, bool):
-        raise ValueError(f"expected true or false, got {_type_name(v)} — write true or false")
+        raise ValueError(f"expected true or false, got {literal(v)} — write true or false")
     return v
 
 
 def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
     def check(v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"expected a whole number, got {_type_name(v)} — write a number like 3")
+            raise ValueError(f"expected a whole number, got {literal(v)} — write a number like 3")
         if lo is not None and v < lo or hi is not None and v > hi:
             rng = f"from {lo} to {hi}" if hi is not None else f"at least {lo}"
             raise ValueError(f"{v} is out of range — use a whole number {rng}")
@@ -151,7 +194,7 @@ def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
 
 def _positive_float(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"expected a number, got {_type_name(v)} — write a number like 0.5")
+        raise ValueError(f"expected a number, got {literal(v)} — write a number like 0.5")
     if not math.isfinite(v) or v <= 0:
         raise ValueError(f"{v} must be a positive number — use a value above 0, like 0.5")
     return float(v)
@@ -323,6 +366,40 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
 
 #: Keys that say where the data comes from; one source at a time.
 _SOURCES = (("data.dataset",), ("data.csv",), ("data.inputs", "data.targets"))
+#: Settings that only mean something for a CSV file.
+_CSV_ONLY = ("data.target", "data.features", "data.categorical", "data.scale")
+
+
+def replace_source(values: dict[str, Any], changes: dict[str, Any], removable: set[str] | None = None) -> None:
+    """Make room in ``values`` for the data source ``changes`` names, if any (in place).
+
+    The keys of any other source go, and when the new source is not a CSV file,
+    so do the CSV-only settings (target, features, categorical, scale) that
+    ``changes`` does not give. Only keys in ``removable`` are touched (default: all).
+    """
+    new = [group for group in _SOURCES if any(key in changes for key in group)]
+    if not new:
+        return
+    drop = {key for group in _SOURCES if group not in new for key in group}
+    if "data.csv" not in changes:
+        drop |= set(_CSV_ONLY)
+    for key in drop - set(changes):
+        if removable is None or key in removable:
+            values.pop(key, None)
+
+
+def config_values(config: Config, *, compare: bool = False) -> dict[str, Any]:
+    """The flat ``{"section.key": value}`` pairs (those that differ from the defaults) that validate back
+    into ``config``; ``deck.compare`` only with ``compare=True``."""
+    values, default = {}, Config()
+    for key in FIELDS:
+        section, _, leaf = key.rpartition(".")
+        value = getattr(getattr(config, section) if section else config, leaf)
+        if value is not None and value != getattr(getattr(default, section) if section else default, leaf):
+            values[key] = _plain(value)
+    if not compare:
+        values.pop("deck.compare", None)
+    return values
 
 _HEADER = re.compile(r"\[\[?\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"""([A-Za-z0-9_.\-"' ]+?)\s*=""")
@@ -418,14 +495,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     values = _flatten(table)
     origins = {key: label for key in values}
     for key, value in pairs:
-        for group in _SOURCES:  # a data source given with --set replaces the file's
-            if key in group:
-                for other in {k for g in _SOURCES if g is not group for k in g}:
-                    if origins.get(other) == label:
-                        values.pop(other, None)
-                        origins.pop(other, None)
+        # a data source given with --set replaces the file's
+        replace_source(values, {key: value}, removable={k for k, o in origins.items() if o == label})
         values[key] = value
         origins[key] = f"--set {key}"
+    origins = {key: origins[key] for key in values}
     return validate(values, source=path.resolve(), text=text, origins=origins,
                     name=name or path.stem, label=label, extra_errors=override_errors)
 
@@ -454,9 +528,9 @@ def validate(values: dict[str, Any], *, source: Path | None = None, text: str = 
         try:
             parsed[key] = spec.check(value)
         except ValueError as exc:
-            errors.append(f"{where(key)}: {key}: {exc}")
+            errors.append(f"{located(where(key), key)}: {exc}")
         except RecursionError:
-            errors.append(f"{where(key)}: {key}: the value is nested too deeply — simplify it")
+            errors.append(f"{located(where(key), key)}: the value is nested too deeply — simplify it")
     errors += _cross_checks(parsed, where)
 
     base = source.parent if source else Path.cwd()
@@ -492,7 +566,7 @@ def _unknown(key: str, value: Any, where: str) -> str:
     """The message for a key that is not in :data:`FIELDS`."""
     section = key.split(".")[0]
     if key in _SECTIONS:
-        return (f"{where}: {key}: expected a table, got {_type_name(value)} — write it as a [{key}] section")
+        return (f"{located(where, key)}: expected a table, got {literal(value)} — write it as a [{key}] section")
     if "." not in key and isinstance(value, dict):
         shown = f"[{key}]" if re.fullmatch(r"[\w\-]+", key) else repr(key)
         return (f"{where}: unknown section {shown}{_did_you_mean(key, _SECTIONS)} — "
@@ -512,7 +586,7 @@ def _cross_checks(parsed: dict[str, Any], where: Callable[[str], str]) -> list[s
     for key, end in (("deck.explain", iterations - 1), ("deck.checkpoints", iterations)):
         late = [t for t in parsed.get(key, ()) if t > end] if not isinstance(parsed.get(key), int) else []
         if late:
-            errors.append(f"{where(key)}: {key}: iteration {late[0]} is past the end (training runs iterations "
+            errors.append(f"{located(where(key), key)}: iteration {late[0]} is past the end (training runs iterations "
                           f"0 to {iterations - 1}) — pick one up to {end} or raise training.iterations")
     has_csv = "data.csv" in parsed
     if ("data.inputs" in parsed) != ("data.targets" in parsed):

@@ -85,7 +85,7 @@ def test_every_problem_is_reported_at_once_each_in_the_same_form(tmp_path):
         assert LOCATION.match(message), message
     assert f"{path}:1: unknown key 'titel' (did you mean 'title'?)" in got[0]
     assert any("unknown section [whatever]" in m and f"{path}:14:" in m for m in got)
-    assert any(m.startswith("--set training.seed: training.seed: -4 is out of range") for m in got)
+    assert any(m.startswith("--set training.seed: -4 is out of range") for m in got)
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -107,7 +107,7 @@ def test_every_problem_is_reported_at_once_each_in_the_same_form(tmp_path):
     ("[data]\ncsv = \"\"\ntarget = [\"y\"]\n", "'' is not a usable path"),
     ('[deck]\ncompare = [{ "training.learnin_rate" = 0.1 }]\n', "variant 1: unknown key 'training.learnin_rate'"),
     ('[deck]\ncompare = [{ "training.learning_rate" = -1 }]\n', "variant 1: training.learning_rate: -1"),
-    ("data = 3\n", "data: expected a table, got a whole number"),
+    ("data = 3\n", "data: expected a table, got 3"),
 ])
 def test_cross_key_and_shape_checks(tmp_path, text, fragment):
     got = errors_of(write(tmp_path, text))
@@ -138,6 +138,58 @@ def test_bad_overrides_join_the_report(tmp_path):
     assert got[0].startswith("--set nonsense: expected KEY=VALUE")
     assert got[1].startswith("--set training.seed=[1,: ")
     assert any("training.learning_rate: 0 must be a positive number" in m for m in got)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[training]\niterations = 1.5\n", "deck.toml:2: training.iterations: expected a whole number, got 1.5 — "),
+    ('[training]\nlearning_rate = "fast"\n', 'training.learning_rate: expected a number, got "fast" — '),
+    ("[network]\nbias = 1\n", "network.bias: expected true or false, got 1 — "),
+    ("title = [1, 2]\n", "title: expected a string, got [1, 2] — "),
+])
+def test_a_wrong_type_names_the_value_given(tmp_path, text, message):
+    (got,) = errors_of(write(tmp_path, text))
+    assert message in got, got
+
+
+def test_a_bad_set_value_names_its_key_once(tmp_path):
+    (got,) = errors_of(write(tmp_path, ""), ["training.learning_rate=abc"])
+    assert got == ('--set training.learning_rate: expected a number, got "abc" — write a number like 0.5')
+
+
+def test_with_overrides_validates_like_set_and_keeps_where_the_rest_was_set(tmp_path):
+    path = write(tmp_path, '[training]\nseed = 2\niterations = 100\n')
+    config = load_config(path)
+    changed = config.with_overrides({"training.learning_rate": 0.1, "network": {"layers": [3, 8, 1]}})
+    assert changed.training.learning_rate == 0.1 and changed.network.layers == (3, 8, 1)
+    assert changed.training.seed == 2 and changed.training.iterations == 100
+    assert changed.source == config.source and changed.name == config.name
+    assert changed.where("training.seed") == f"{path}:2"
+    assert config.with_overrides({}) == config
+    with pytest.raises(ConfigError) as err:
+        config.with_overrides({"training.learning_rate": "abc", "training.seedd": 1})
+    assert err.value.messages[0] == ('override training.learning_rate: expected a number, got "abc" — '
+                                     "write a number like 0.5")
+    assert "did you mean 'training.seed'" in err.value.messages[1]
+    with pytest.raises(ConfigError, match="deck.toml:9: here: training.iterations: 0 is out of range"):
+        config.with_overrides({"training.iterations": 0}, origin="deck.toml:9: here")
+
+
+def test_with_overrides_replaces_the_data_source(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,p\n2,1,q\n", encoding="utf-8")
+    trask = load_config(write(tmp_path, '[data]\ndataset = "trask"\n'))
+    csv = trask.with_overrides({"data.csv": "d.csv", "data.target": ["y"]})
+    assert csv.data.dataset is None and csv.data.csv == tmp_path / "d.csv"    # relative to the deck file's folder
+    back = csv.with_overrides({"data.dataset": "xor"})                       # the CSV-only keys go with the CSV
+    assert back.data.dataset == "xor" and back.data.csv is None and back.data.target == ()
+    literal = csv.with_overrides({"data.inputs": [[0], [1]], "data.targets": [[1], [0]]})
+    assert literal.data.csv is None and literal.data.dataset is None and literal.data.inputs == ((0.0,), (1.0,))
+
+
+def test_a_dataset_given_with_set_replaces_a_csv_and_its_settings(tmp_path):
+    (tmp_path / "d.csv").write_text("a,y\n1,p\n2,q\n", encoding="utf-8")
+    path = write(tmp_path, '[data]\ncsv = "d.csv"\ntarget = ["y"]\nscale = "none"\n')
+    config = load_config(path, ["data.dataset=xor"])
+    assert config.data.dataset == "xor" and config.data.csv is None and config.data.target == ()
 
 
 def test_override_values_are_toml_or_bare_words():
