@@ -144,6 +144,13 @@ def warn_diagnosis(diag: dict) -> None:
         click.echo(f"deckgen: warning: {diag.get('message', 'training ' + diag['kind'])} — {hint}", err=True)
 
 
+def warn_compare(cfg, result) -> None:
+    """Say so when every what-if variant was left out for repeating the talk's own run."""
+    if cfg.deck.compare and not result.variants:
+        click.echo("deckgen: warning: every --compare / deck.compare variant trains the same run as this talk, so "
+                   "there are no what-if slides — give values that differ from the talk's", err=True)
+
+
 # --------------------------------------------------------------------------- shared options
 
 def _debug(ctx: click.Context, _param, value: bool) -> bool:
@@ -248,6 +255,7 @@ def build(config, out, overrides, templates, compare, force, strict, no_cache, j
     if not quiet:
         for line in summary(result):
             click.echo(line)
+    warn_compare(cfg, result)
     warn_diagnosis(result.diagnosis)
     if strict and result.diagnosis.get("kind") != "converged":
         click.get_current_context().exit(3)
@@ -343,6 +351,7 @@ def export(config, pdf, fragments, single_file, browser, overrides, templates, c
         result = run_build(cfg, Path(tmp) / cfg.name, no_cache=no_cache, quiet=quiet)
         if not quiet:
             click.echo(summary(result)[0])
+        warn_compare(cfg, result)
         warn_diagnosis(result.diagnosis)
         if single_file is not None:
             missing = export_single_file(result.out, single_file)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import FIELDS, Config, ConfigError, parse_override, validate
+from .config import Config, ConfigError, parse_override
 from .errors import DeckgenError
 
 FIGURE = "figures/compare.svg"
@@ -123,18 +123,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def config_values(config: Config) -> dict[str, Any]:
-    """The flat ``{"section.key": value}`` pairs (those that differ from the defaults) that validate back into ``config``."""
-    values, default = {}, Config()
-    for key in FIELDS:
-        section, _, leaf = key.rpartition(".")
-        value = getattr(getattr(config, section) if section else config, leaf)
-        if value is not None and value != getattr(getattr(default, section) if section else default, leaf):
-            values[key] = _plain(value)
-    values.pop("deck.compare", None)
-    return values
-
-
 # --------------------------------------------------------------------------- variants
 
 @dataclass(frozen=True)
@@ -162,34 +150,78 @@ def label_of(overrides: dict[str, Any]) -> str:
 
 
 def variants_of(config: Config) -> list[Variant]:
-    """One validated config per ``deck.compare`` entry; every problem is reported at once."""
+    """One validated config per ``deck.compare`` entry; every problem is reported at once.
+
+    A variant that would train the same run as the deck itself (``--compare
+    training.learning_rate=0.1,1,10`` on a talk at 1), or as an earlier variant,
+    is left out: the talk's own run already stands for it. The others keep
+    their number in the order given.
+    """
     out, errors = [], []
-    base = config_values(config)
-    sources = {"data.dataset", "data.csv", "data.inputs", "data.targets"}
     for i, table in enumerate(config.deck.compare, 1):
         overrides = _flat(table)
-        where = f"deck.compare variant {i}"
+        where = f"{config.where('deck.compare')}: deck.compare variant {i}"
         bad = [k for k in overrides if not k.startswith(TRAINING_SECTIONS)]
         if bad:
-            errors.append(f"{config.where('deck.compare')}: {where}: {', '.join(bad)} only change the slides, "
+            errors.append(f"{where}: {', '.join(bad)} only change the slides, "
                           "not the run — a variant may change data.*, network.* and training.* keys")
             continue
-        values = dict(base)
-        if sources & set(overrides):  # a new data source replaces the deck's
-            for key in sources:
-                values.pop(key, None)
-        values.update(overrides)
-        values.update(_VARIANT_DECK)
         try:
-            cfg = validate(values, source=config.source, name=config.name,
-                           origins={k: f"{config.where('deck.compare')}: {where}" for k in overrides})
+            cfg = config.with_overrides({**overrides, **_VARIANT_DECK}, origin=where)
         except ConfigError as exc:
             errors += exc.messages
             continue
         out.append(Variant(index=i, label=label_of(overrides), overrides=overrides, config=cfg))
     if errors:
         raise ConfigError(*errors)
-    return out
+    return distinct(config, out)
+
+
+def _run_spec(config: Config) -> dict:
+    """What decides a run's numbers, as written in the config (not what only changes what is kept)."""
+    spec = config.training_key()
+    spec["data"].pop("rows", None)
+    spec["training"].pop("memory_budget_mb", None)
+    return spec
+
+
+def distinct(config: Config, variants: list[Variant]) -> list[Variant]:
+    """``variants`` without those whose run equals the deck's own or an earlier variant's.
+
+    Equal settings are found from the configs alone; when two differ only in
+    the data source or the layer sizes (``"auto"`` against a number), the data
+    is loaded and the resolved layers and the matrices the network sees decide.
+    """
+    from .data import load_dataset, resolve_layers
+
+    effective: dict[int, tuple | None] = {}
+
+    def resolved(cfg: Config) -> tuple | None:
+        if id(cfg) not in effective:
+            try:
+                dataset = load_dataset(cfg)
+                layers = resolve_layers(cfg, dataset)
+            except DeckgenError:      # the variant's own build reports it
+                effective[id(cfg)] = None
+            else:
+                effective[id(cfg)] = (tuple(layers), dataset.X.shape, dataset.X.tobytes(),
+                                      dataset.y.shape, dataset.y.tobytes())
+        return effective[id(cfg)]
+
+    def rest(spec: dict) -> dict:
+        return {**spec, "data": None, "network": {**spec["network"], "layers": None}}
+
+    runs = [(config, _run_spec(config))]
+    kept = []
+    for v in variants:
+        spec = _run_spec(v.config)
+        same = any(spec == other or (rest(spec) == rest(other) and resolved(v.config) is not None
+                                     and resolved(v.config) == resolved(cfg))
+                   for cfg, other in runs)
+        if not same:
+            kept.append(v)
+            runs.append((v.config, spec))
+    return kept
 
 
 @dataclass

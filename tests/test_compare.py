@@ -12,8 +12,8 @@ import deckgen.train
 from deckgen.build import build
 from deckgen.cache import TraceCache
 from deckgen.cli import cli
-from deckgen.compare import compare_override, config_values, label_of, split_values, variants_of
-from deckgen.config import load_config
+from deckgen.compare import compare_override, label_of, split_values, variants_of
+from deckgen.config import config_values, load_config
 from deckgen.errors import ConfigError
 from deckgen.trace import load_trace
 from deckgen.views import fmt
@@ -58,6 +58,46 @@ def test_variants_are_validated_configs_that_differ_only_where_asked():
     assert low.config.training.learning_rate == 0.1 and high.config.training.learning_rate == 10.0
     assert low.config.training.iterations == 500 and low.config.network == config.network
     assert config_values(low.config)["training.learning_rate"] == 0.1
+
+
+def test_a_variant_that_repeats_the_talks_run_or_another_variant_is_left_out():
+    config = load_config(None, [*SMALL, 'deck.compare=[{"training.learning_rate"=0.1}, {"training.learning_rate"=1},'
+                                        ' {"training.learning_rate"=10}, {"training.learning_rate"=0.1}]'])
+    assert [(v.index, v.label) for v in variants_of(config)] == [(1, "learning rate 0.1"), (3, "learning rate 10")]
+    # "auto" layer sizes and the numbers they resolve to are the same run
+    auto = load_config(None, [*SMALL, 'network.layers=["auto", 4, "auto"]',
+                              'deck.compare=[{"network.layers"=[3, 4, 1]}, {"network.layers"=[3, 8, 1]}]'])
+    assert [v.label for v in variants_of(auto)] == ["layers [3, 8, 1]"]
+    # the same data given another way is the same run too
+    literal = load_config(None, [*SMALL, 'deck.compare=[{"data.inputs"=[[0,0,1],[0,1,1],[1,0,1],[1,1,1]], '
+                                          '"data.targets"=[[0],[1],[1],[0]]}, {"training.seed"=2}]'])
+    assert [v.label for v in variants_of(literal)] == ["seed 2"]
+
+
+def test_compare_with_the_talks_own_value_shows_each_run_once(tmp_path):
+    out = tmp_path / "deck"
+    result = CliRunner().invoke(cli, ["build", "-o", str(out), "--compare", "training.learning_rate=0.1,1,10",
+                                      *[f"--set={s}" for s in SMALL]])
+    assert result.exit_code == 0, result.output
+    assert "what-if variants: 2 (2 trained, 0 reused)" in result.output
+    html = (out / "index.html").read_text(encoding="utf-8")
+    table = section(html, "compare-table")
+    labels = re.findall(r'<th scope="row"><span[^>]*>&#9632;</span> ([^<]+)', table)
+    assert labels == ["learning rate 1 ", "learning rate 0.1", "learning rate 10"]
+    assert re.findall(r'<tr data-variant="(\d)"', table) == ["1", "3"]
+    assert "trained 3 times" in section(html, "compare-curves")
+    svg = (out / "figures" / "compare.svg").read_text(encoding="utf-8")
+    assert "stroke: #1a8a4a" in svg and "stroke: #7b3fa0" not in svg      # three lines, not four
+
+
+def test_compare_with_only_the_talks_own_value_says_so(tmp_path):
+    out = tmp_path / "deck"
+    result = CliRunner().invoke(cli, ["build", "-o", str(out), "--compare", "training.learning_rate=1",
+                                      *[f"--set={s}" for s in SMALL]])
+    assert result.exit_code == 0, result.output
+    assert ("deckgen: warning: every --compare / deck.compare variant trains the same run as this talk, so "
+            "there are no what-if slides — give values that differ from the talk's") in result.output
+    assert 'id="compare-curves"' not in (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_variants_that_only_change_slides_are_refused():
