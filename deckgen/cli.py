@@ -434,9 +434,10 @@ def cache_info() -> None:
       deckgen cache info
     """
     from .cache import TraceCache
+    from .config import count
 
     info = TraceCache().info()
-    click.echo(f"{info.folder}: {info.entries} runs, {info.size / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB")
+    click.echo(f"{info.folder}: {count(info.entries, 'run')}, {info.size / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB")
 
 
 @cache.command("clear")
@@ -450,9 +451,11 @@ def cache_clear() -> None:
     """
     from .cache import TraceCache
 
+    from .config import count
+
     cache_ = TraceCache()
-    count = cache_.clear()
-    click.echo(f"Removed {count} cached runs from {cache_.folder}")
+    removed = cache_.clear()
+    click.echo(f"Removed {count(removed, 'cached run')} from {cache_.folder}")
 
 
 def main(argv: list[str] | None = None) -> int:

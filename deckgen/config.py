@@ -47,7 +47,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    layers: tuple[int | str, ...] = (3, 4, 1)
+    layers: tuple[int | str, ...] = ("auto", 4, "auto")   # inputs and outputs from the data: [3, 4, 1] for trask
     activation: str = "sigmoid"
     bias: bool = False
     weights: tuple | None = None
@@ -163,6 +163,11 @@ def literal(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 output``, ``2 outputs``, ``1,500 rows``."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def located(where: str, key: str) -> str:
     """``where: key`` for the start of a message, or just ``where`` when it already names the key
     (``--set training.seed``), so the key is said once."""
@@ -224,7 +229,7 @@ def _matrix(v: Any) -> tuple[tuple[float, ...], ...]:
     rows = []
     for i, row in enumerate(v):
         if len(row) != width:
-            raise ValueError(f"row {i + 1} has {len(row)} values, row 1 has {width} — give every row the same length")
+            raise ValueError(f"row {i + 1} has {count(len(row), 'value')}, row 1 has {width} — give every row the same length")
         for x in row:
             if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
                 raise ValueError(f"row {i + 1} holds {x!r}, which is not a finite number — use numbers only")
@@ -323,7 +328,7 @@ FIELDS: dict[str, Field] = {
     "data.bias_column": Field(_bool, "Append Trask's constant-1 input column."),
     "data.rows": Field(_rows, "Data rows shown on the detailed slides, counted from 0 in file order (training uses every row)."),
     "data.shuffle": Field(_int(0), "Shuffle the CSV rows with this seed."),
-    "network.layers": Field(_layers, "Layer sizes from inputs to outputs, like [3, 4, 1]."),
+    "network.layers": Field(_layers, "Layer sizes from inputs to outputs, like [3, 4, 1]; \"auto\" first or last: from the data (default [\"auto\", 4, \"auto\"])."),
     "network.activation": Field(_one_of(ACTIVATIONS), "Hidden-layer activation: sigmoid, tanh or relu (output is sigmoid)."),
     "network.bias": Field(_bool, "Give every layer a trained bias (Trask uses a constant-1 input instead)."),
     "network.weights": Field(_matrices, "Explicit initial weights: one matrix per layer."),
@@ -593,7 +598,7 @@ def _cross_checks(parsed: dict[str, Any], where: Callable[[str], str]) -> list[s
         key = "data.inputs" if "data.inputs" in parsed else "data.targets"
         errors.append(f"{where(key)}: data.inputs and data.targets go together — give both")
     elif "data.inputs" in parsed and len(parsed["data.inputs"]) != len(parsed["data.targets"]):
-        errors.append(f"{where('data.targets')}: data.targets has {len(parsed['data.targets'])} rows but "
+        errors.append(f"{where('data.targets')}: data.targets has {count(len(parsed['data.targets']), 'row')} but "
                       f"data.inputs has {len(parsed['data.inputs'])} — give one target row per input row")
     if has_csv and "data.inputs" in parsed:
         errors.append(f"{where('data.csv')}: data.csv and data.inputs/targets both given — keep one of them")
@@ -625,7 +630,7 @@ def _cross_checks(parsed: dict[str, Any], where: Callable[[str], str]) -> list[s
 def weights_problem(layers, weights) -> str | None:
     """What is wrong with explicit initial weights for these layer sizes (``"auto"`` sizes match anything)."""
     if len(weights) != len(layers) - 1:
-        return (f"has {len(weights)} matrices but layers {list(layers)} need {len(layers) - 1} "
+        return (f"has {count(len(weights), 'matrix', 'matrices')} but layers {list(layers)} need {len(layers) - 1} "
                 "(one per layer after the inputs) — fix the matrices or the layer sizes")
     want = [(layers[k], layers[k + 1]) for k in range(len(layers) - 1)]
     got = [(len(m), len(m[0])) for m in weights]

@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from .config import count
 from .errors import ConfigError
 
 DELIMITERS = (",", ";", "\t")
@@ -259,7 +260,7 @@ def scan(path: Path, label: str | None = None) -> tuple[Table | None, list[str]]
             if len(fields) != len(header):
                 ragged += 1
                 if ragged <= MAX_LISTED:
-                    errors.append(f"{label}:{line}: this row has {len(fields)} fields but the header has "
+                    errors.append(f"{label}:{line}: this row has {count(len(fields), 'field')} but the header has "
                                   f"{len(header)} — give every row one value per column (quote values that "
                                   f"hold a {_DELIMITER_NAMES[delim]})")
                 continue
@@ -269,7 +270,7 @@ def scan(path: Path, label: str | None = None) -> tuple[Table | None, list[str]]
         errors.append(f"{label}:{exc.line}:{exc.column}: {exc.what}")
         complete = False
     if ragged > MAX_LISTED:
-        errors.append(f"{label}: {ragged - MAX_LISTED} more rows with the wrong number of fields — "
+        errors.append(f"{label}: {count(ragged - MAX_LISTED, 'more row')} with the wrong number of fields — "
                       "fix the ones above, then run again to see the rest")
     if not rows and not ragged and complete:
         errors.append(f"{label}:{header_line}: the file has a header line but no data rows — "
@@ -388,7 +389,7 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
                                "in data.categorical to treat the column as categories")
         values[col] = column
     if hidden:
-        problems.append(f"{label}: {hidden} more problem cells — fix the ones above, then run again to see the rest")
+        problems.append(f"{label}: {count(hidden, 'more problem cell')} — fix the ones above, then run again to see the rest")
     for col in sorted(cats):
         distinct = len(set(row[col] for row in table.rows))
         if distinct > MAX_CATEGORIES:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import Config, ConfigError, biases_problem, weights_problem
+from .config import Config, ConfigError, biases_problem, count, weights_problem
 
 _BINARY_INPUTS = [[0, 0], [0, 1], [1, 0], [1, 1]]
 
@@ -66,7 +66,7 @@ def load_dataset(config: Config) -> Dataset:
         X = np.array(data.inputs, dtype=float)
         y = np.array(data.targets, dtype=float)
         if X.shape[0] != y.shape[0]:
-            raise ConfigError(f"{config.where('data.targets')}: data.targets has {y.shape[0]} rows but data.inputs "
+            raise ConfigError(f"{config.where('data.targets')}: data.targets has {count(y.shape[0], 'row')} but data.inputs "
                               f"has {X.shape[0]} — give one target row per input row")
         description = "Data given in the deck file."
     else:
@@ -93,7 +93,7 @@ def shown_rows(rows: tuple[int, ...] | None, order: np.ndarray, config: Config) 
         return tuple(range(n))
     bad = [r for r in rows if r >= n]
     if bad:
-        raise ConfigError(f"{config.where('data.rows')}: data.rows: row {bad[0]} does not exist (the data has {n} rows, "
+        raise ConfigError(f"{config.where('data.rows')}: data.rows: row {bad[0]} does not exist (the data has {count(n, 'row')}, "
                           f"numbered 0 to {n - 1}) — pick rows below {n}")
     position = np.empty(n, dtype=int)
     position[order] = np.arange(n)
@@ -138,11 +138,11 @@ def resolve_layers(config: Config, dataset: Dataset) -> tuple[int, ...]:
     where = config.where("network.layers")
     errors = []
     if layers[0] != n_in:
-        errors.append(f"{where}: network.layers starts with {layers[0]} inputs but the data has "
-                      f"{n_in} input columns ({_names(dataset.feature_names)}) — use {n_in} or \"auto\"")
+        errors.append(f"{where}: network.layers starts with {count(layers[0], 'input')} but the data has "
+                      f"{count(n_in, 'input column')} ({_names(dataset.feature_names)}) — use {n_in} or \"auto\"")
     if layers[-1] != n_out:
-        errors.append(f"{where}: network.layers ends with {layers[-1]} outputs but the data has "
-                      f"{n_out} target columns ({_names(dataset.target_names)}) — use {n_out} or \"auto\"")
+        errors.append(f"{where}: network.layers ends with {count(layers[-1], 'output')} but the data has "
+                      f"{count(n_out, 'target column')} ({_names(dataset.target_names)}) — use {n_out} or \"auto\"")
     net = config.network
     if not errors and net.weights is not None:
         problem = weights_problem(layers, net.weights)
@@ -161,8 +161,8 @@ def resolve_layers(config: Config, dataset: Dataset) -> tuple[int, ...]:
         if need > budget:
             errors.append(
                 f"{config.where('training.memory_budget_mb')}: training.memory_budget_mb: recording this run needs "
-                f"about {_mb(need)} ({dataset.n_examples:,} rows, {_mb(per_iteration)} per recorded iteration, "
-                f"{kept:,} iterations that must be kept, plus the error of all {T:,}), more than the budget of "
+                f"about {_mb(need)} ({count(dataset.n_examples, 'row')}, {_mb(per_iteration)} per recorded iteration, "
+                f"{count(kept, 'iteration')} that must be kept, plus the error of all {T:,}), more than the budget of "
                 f"{_mb(budget)} — raise training.memory_budget_mb to {math.ceil(need / 2**20 * 1.1)}, "
                 "or use fewer rows, hidden units, checkpoints or iterations")
     if errors:

@@ -206,9 +206,9 @@ def test_cache_commands(tmp_path):
     assert result.exit_code == 0, result.output
     folder = tmp_path / "xdg" / "deckgen" / "traces"
     info = runner.invoke(cli, ["cache", "info"])
-    assert info.exit_code == 0 and str(folder) in info.output and ": 1 runs" in info.output
+    assert info.exit_code == 0 and str(folder) in info.output and ": 1 run, " in info.output
     cleared = runner.invoke(cli, ["cache", "clear"])
-    assert cleared.exit_code == 0 and "Removed 1 cached runs" in cleared.output
+    assert cleared.exit_code == 0 and "Removed 1 cached run from" in cleared.output
     assert TraceCache(folder).info().entries == 0
 
 

@@ -71,7 +71,33 @@ def test_layer_widths_that_contradict_the_data(tmp_path):
         resolve_layers(config, load_dataset(config))
     first, second = info.value.messages
     assert first.startswith(f"{config.source}:2: network.layers starts with 2 inputs but the data has 3 input columns")
-    assert second.endswith('target columns (y) — use 1 or "auto"')
+    assert second.endswith('ends with 3 outputs but the data has 1 target column (y) — use 1 or "auto"')
+    config = config_of(tmp_path, "[data]\ninputs = [[0], [1]]\ntargets = [[1, 0], [0, 1]]\n[network]\nlayers = [1, 1]\n")
+    with pytest.raises(ConfigError) as info:
+        resolve_layers(config, load_dataset(config))
+    (message,) = info.value.messages
+    assert "network.layers ends with 1 output but the data has 2 target columns (y1, y2)" in message
+
+
+def test_a_csv_deck_without_layers_takes_its_widths_from_the_data(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b,kind\n1,2,p\n2,1,q\n3,3,r\n", encoding="utf-8")
+    config = config_of(tmp_path, '[data]\ncsv = "d.csv"\ntarget = ["kind"]\n')
+    assert resolve_layers(config, load_dataset(config)) == (2, 4, 3)
+
+
+def test_the_default_layers_give_trasks_network_and_the_same_trace_key(tmp_path):
+    from deckgen.cache import training_key
+
+    default = config_of(tmp_path, "")                        # no [network] at all
+    shipped = load_config(None)                               # decks/trask.toml: layers = [3, 4, 1]
+    assert default.network.layers == ("auto", 4, "auto") and shipped.network.layers == (3, 4, 1)
+    keys = []
+    for config in (default, shipped):
+        data = load_dataset(config)
+        layers = resolve_layers(config, data)
+        assert layers == (3, 4, 1)
+        keys.append(training_key(config, data, layers))
+    assert keys[0] == keys[1]
 
 
 def test_explicit_weights_are_checked_against_the_resolved_widths(tmp_path):
