@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .config import count
+from .config import count, located
 from .errors import ConfigError
 
 DELIMITERS = (",", ";", "\t")
@@ -53,18 +53,24 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _read_text(path: Path, label: str) -> str:
-    hint = "check data.csv (a path in the deck file is relative to the deck file)"
+def _read_text(path: Path, label: str, origin: str = "") -> str:
+    """The text of a CSV file. ``origin`` is where ``data.csv`` was set (``deck.toml:3``, ``--set data.csv``):
+    a file that cannot be opened is reported there, with the full path looked for."""
+    if origin.startswith("--set"):
+        hint = "check the path (given with --set, a relative path is relative to the current folder)"
+    else:
+        hint = "check data.csv (a relative path in the deck file is relative to the deck file)"
+    where = f"{located(origin, 'data.csv')}: {path.absolute()}" if origin else label
     try:
         if path.is_dir():
-            raise ConfigError(f"{label}: is a folder, not a CSV file — {hint}")
+            raise ConfigError(f"{where}: is a folder, not a CSV file — {hint}")
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{label}: file not found — {hint}") from None
+        raise ConfigError(f"{where}: file not found — {hint}") from None
     except PermissionError:
-        raise ConfigError(f"{label}: cannot be read (permission denied) — make the file readable") from None
+        raise ConfigError(f"{where}: cannot be read (permission denied) — make the file readable") from None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{label}: cannot be read ({exc.__class__.__name__}) — {hint}") from None
+        raise ConfigError(f"{where}: cannot be read ({exc.__class__.__name__}) — {hint}") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ConfigError(f"{label}: the file is UTF-16 text — save it as UTF-8 (\"CSV UTF-8\" in spreadsheet programs)")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -215,16 +221,17 @@ def _line_offset(text: str, line: int) -> int:
     return pos
 
 
-def scan(path: Path, label: str | None = None) -> tuple[Table | None, list[str]]:
+def scan(path: Path, label: str | None = None, origin: str = "") -> tuple[Table | None, list[str]]:
     """Read and split a CSV file: the table of its well-formed rows, and every structural problem found.
 
     A file that cannot be read at all gives no table; header problems, ragged rows
     and bad quoting are listed while the rest of the file is still read, so their
-    report can join the checks of the columns.
+    report can join the checks of the columns. ``origin`` (where ``data.csv`` was
+    set) goes into the message of a file that is missing or cannot be read.
     """
     label = label or display_path(path)
     try:
-        text = _read_text(path, label)
+        text = _read_text(path, label, origin)
     except ConfigError as exc:
         return None, list(exc.messages)
     delim = _detect_delimiter(text)
@@ -314,8 +321,12 @@ def _missing_column(name: str, header: list[str], key: str, where: Where, label:
 
 
 def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | None,
-         categorical: tuple[str, ...], where: Where) -> Plan:
-    """Check the table against ``data.target/features/categorical`` and every used cell; raise all problems."""
+         categorical: tuple[str, ...], where: Where, whole: bool = True) -> Plan:
+    """Check the table against ``data.target/features/categorical`` and every used cell; raise all problems.
+
+    ``whole=False``: some rows could not be read (they are reported on their own), so
+    what the rows read say about a whole column (a target with one value) is not checked.
+    """
     header, label = table.header, table.label
     index = {name: i for i, name in enumerate(header)}
     errors: list[str] = []
@@ -399,7 +410,7 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
                             f"— leave it out with {key}, or use a column with fewer categories")
     for col in targets:
         kinds = set(row[col] for row in table.rows) if col in cats else set(values[col][np.isfinite(values[col])])
-        if len(kinds) == 1 and len(table.rows) >= 1 and not problems:
+        if len(kinds) == 1 and len(table.rows) >= 1 and not problems and whole:
             only = next(iter(kinds))
             what = f"only one class, {only!r}" if col in cats else f"the same value, {only:g}, in every row"
             problems.append(f"{where('data.target')}: data.target: column {header[col]!r} of {label} holds {what} — "
@@ -412,11 +423,12 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
 def check(path: Path, *, target: tuple[str, ...] = (), features: tuple[str, ...] | None = None,
           categorical: tuple[str, ...] = (), where: Where) -> tuple[Table | None, Plan | None, list[str]]:
     """Read a CSV file and check it against the data settings: every problem, of the file and of its columns."""
-    table, errors = scan(path)
+    table, errors = scan(path, origin=where("data.csv"))
     if table is None or not target:
         return table, None, errors
     try:
-        found = plan(table, target=target, features=features, categorical=categorical, where=where)
+        found = plan(table, target=target, features=features, categorical=categorical, where=where,
+                     whole=not errors)
     except ConfigError as exc:
         return table, None, errors + list(exc.messages)
     return table, (None if errors else found), errors

@@ -217,6 +217,28 @@ def test_structural_and_column_problems_come_together(tmp_path):
     assert "deck.toml:3: data.target: no column 'lable'" in text and "did you mean 'label'?" in text
 
 
+def test_a_missing_file_is_reported_where_data_csv_is_set_with_the_path_looked_for(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    toml = tmp_path / "sub" / "deck.toml"
+    toml.write_text('title = "t"\n[data]\ncsv = "gone.csv"\ntarget = ["y"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_dataset(load_config(toml))
+    assert info.value.messages == [f"{toml}:3: data.csv: {tmp_path / 'sub' / 'gone.csv'}: file not found — check "
+                                   "data.csv (a relative path in the deck file is relative to the deck file)"]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_dataset(load_config(toml, ["data.csv=gone.csv"]))
+    assert info.value.messages == [f"--set data.csv: {tmp_path / 'gone.csv'}: file not found — check the path "
+                                   "(given with --set, a relative path is relative to the current folder)"]
+
+
+def test_a_short_row_is_reported_once_without_guessing_about_the_rest(tmp_path):
+    # The short row held the only "1": what the other rows say about the target is no news.
+    got = messages(tmp_path, "a,b,label\n1,2,0\n3,1\n5,6,0\n")
+    assert got == [f"{tmp_path / 'data.csv'}:3: this row has 2 fields but the header has 3 — give every row one "
+                   "value per column (quote values that hold a comma)"]
+
+
 def test_target_and_feature_mistakes(tmp_path):
     got = "\n".join(messages(tmp_path, "a,label\n1,x\n2,y\n", target='["label"]', features='["label", "a"]',
                              categorical='["zzz"]'))
