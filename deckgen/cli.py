@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import DeckgenError
+from .errors import ConfigError, DeckgenError
 
 
 class DeckgenGroup(click.Group):
@@ -153,6 +153,38 @@ def warn_compare(cfg, result) -> None:
 
 # --------------------------------------------------------------------------- shared options
 
+class PathType(click.ParamType):
+    """A file or folder path, checked in deckgen's own words.
+
+    A wrong kind of path (a file where a folder is wanted, a missing folder
+    that must exist) is a :class:`~deckgen.errors.ConfigError`: one
+    ``deckgen: error: ... — what to do`` line and exit status 2, like every
+    other mistake in what the user typed.
+    """
+
+    def __init__(self, kind: str, hint: str, *, exists: bool = False) -> None:
+        self.kind, self.hint, self.exists = kind, hint, exists
+        self.name = kind
+
+    def convert(self, value, param, ctx) -> Path:
+        path = Path(value)
+        opts = getattr(param, "opts", None) if isinstance(param, click.Option) else None
+        label = f"{'/'.join(opts)} {value}" if opts else str(value)
+        if self.kind == "folder":
+            if path.exists() and not path.is_dir():
+                raise ConfigError(f"{label}: is a file, not a folder — {self.hint}")
+            if self.exists and not path.is_dir():
+                raise ConfigError(f"{label}: no such folder — {self.hint}")
+        else:
+            if path.is_dir():
+                raise ConfigError(f"{label}: is a folder, not a file — {self.hint}")
+            if self.exists and not path.exists():
+                raise ConfigError(f"{label}: no such file — {self.hint}")
+        return path
+
+
+OUT_HINT = "give the folder to build the deck into (default: build/<deck name>)"
+
 def _debug(ctx: click.Context, _param, value: bool) -> bool:
     if value:
         ctx.meta["deckgen.debug"] = True
@@ -161,10 +193,12 @@ def _debug(ctx: click.Context, _param, value: bool) -> bool:
 
 debug_option = click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
                             help="Show the full traceback of an error.")
-config_argument = click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+config_argument = click.argument("config", required=False, type=PathType(
+    "file", "give a deck file (.toml), or run `deckgen new NAME` to write one"))
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                           help="Override a config key (TOML value), e.g. --set training.learning_rate=0.5. Repeatable.")
-templates_option = click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
+templates_option = click.option("--templates", type=PathType(
+                                    "folder", "give the folder that holds your templates", exists=True),
                                 help="Folder of your own templates, searched before the built-in ones.")
 compare_option = click.option("--compare", "compare", multiple=True, metavar="KEY=V1,V2,...",
                               help="Add \"what if\" slides: one variant per value, e.g. "
@@ -229,8 +263,7 @@ def cli() -> None:
 
 @cli.command()
 @config_argument
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: build/<deck name>).")
+@click.option("-o", "--out", type=PathType("folder", OUT_HINT), help="Output folder (default: build/<deck name>).")
 @set_option
 @templates_option
 @compare_option
@@ -266,7 +299,7 @@ def build(config, out, overrides, templates, compare, force, strict, no_cache, j
 @click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port on 127.0.0.1 (the next free one when it is taken; 0: any free port).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the deck in the web browser.")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("-o", "--out", type=PathType("folder", OUT_HINT),
               help="Build into this folder (default: a temporary folder, so build/ is left alone).")
 @click.option("--force", is_flag=True, help="With -o: build into a folder that deckgen did not make.")
 @set_option
@@ -314,11 +347,12 @@ def serve(config, port, open_browser, out, force, overrides, templates, compare,
 
 @cli.command()
 @config_argument
-@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help="Write a PDF, one page per slide.")
+@click.option("--pdf", type=PathType("file", "give a file name for the PDF, like talk.pdf"),
+              help="Write a PDF, one page per slide.")
 @click.option("--fragments", is_flag=True, help="With --pdf: one page per fragment step instead.")
-@click.option("--single-file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--single-file", type=PathType("file", "give a file name for the page, like talk.html"),
               help="Write one HTML file with every asset inlined (opens offline, makes no request).")
-@click.option("--browser", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--browser", type=PathType("file", "give the Chromium or Chrome program itself"),
               help="Chromium or Chrome to print with (default: $DECKGEN_BROWSER, else chromium/google-chrome).")
 @set_option
 @templates_option
@@ -368,10 +402,12 @@ def export(config, pdf, fragments, single_file, browser, overrides, templates, c
 
 @cli.command()
 @click.argument("name")
-@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="CSV file (with a header row) to learn from.")
+@click.option("--data", type=PathType("file", "give a CSV file with a header row"),
+              help="CSV file (with a header row) to learn from.")
 @click.option("--target", multiple=True, metavar="COLUMN",
               help="Column to predict (default: the last one). Repeatable.")
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("decks"),
+@click.option("--dir", "folder", type=PathType("folder", "give the folder to write NAME.toml into"),
+              default=Path("decks"),
               show_default=True, help="Folder to write NAME.toml into.")
 @debug_option
 def new(name, data, target, folder) -> None:

@@ -100,6 +100,27 @@ def test_main_returns_the_exit_code(tmp_path, capsys):
     assert main(["--version"]) == 0
 
 
+@pytest.mark.parametrize("args, message", [
+    (["build", "-o", "a-file"], "-o/--out a-file: is a file, not a folder — give the folder to build the deck into"),
+    (["serve", "-o", "a-file"], "-o/--out a-file: is a file, not a folder — "),
+    (["build", "--templates", "missing"], "--templates missing: no such folder — give the folder that holds your "
+                                          "templates"),
+    (["serve", "--templates", "a-file"], "--templates a-file: is a file, not a folder — "),
+    (["build", "a-folder"], "a-folder: is a folder, not a file — give a deck file (.toml)"),
+    (["export", "--pdf", "a-folder"], "--pdf a-folder: is a folder, not a file — give a file name for the PDF"),
+    (["new", "talk", "--dir", "a-file"], "--dir a-file: is a file, not a folder — "),
+])
+def test_a_wrong_kind_of_path_is_one_error_line_with_status_2(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "a-folder").mkdir()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert len(result.output.splitlines()) == 1, result.output
+    assert result.output.startswith(f"deckgen: error: {message}"), result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "a-folder"]    # nothing was built
+
+
 def test_debug_shows_the_traceback():
     from deckgen.errors import ConfigError
     with pytest.raises(ConfigError):
