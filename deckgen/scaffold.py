@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import count
 from .errors import DeckgenError
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
@@ -34,6 +35,10 @@ class DataSummary:
     text_columns: tuple[str, ...]       # columns holding words (one-hot encoded by the loader)
     classes: tuple[str, ...]            # values of a single text target
     shown: tuple[int, ...]              # rows for the detailed slides
+    kind: str = "numeric"               # of the target: "binary" (two values), "categorical" (text), "numeric",
+                                        # or "several" (more than one target column)
+    values: tuple[str, ...] = ()        # a binary target's two values (numbers in increasing order)
+    unit: bool = False                  # a numeric target already within 0-1 (the loader leaves it as it is)
 
 
 def _is_number(cell: str) -> bool:
@@ -93,9 +98,60 @@ def summarize_csv(path: Path, target: tuple[str, ...] = ()) -> DataSummary:
         shown = sorted(i for idx in list(seen.values())[:6] for i in idx[:per_class])
     if not shown:
         shown = list(range(min(len(rows), 6)))
+    kind, values, unit = "several", (), False
+    if len(target) == 1:
+        cells = [c for c in columns[target[0]] if c]
+        if target[0] in text_columns:
+            distinct = tuple(dict.fromkeys(cells))
+            kind = "binary" if len(distinct) == 2 else "categorical"
+        else:
+            numbers = sorted({float(c) for c in cells if _is_number(c)})
+            distinct = tuple(dict.fromkeys(next(c for c in cells if _is_number(c) and float(c) == x) for x in numbers))
+            kind = "binary" if len(distinct) == 2 else "numeric"
+            unit = bool(numbers) and numbers[0] >= 0 and numbers[-1] <= 1
+        values = distinct if kind == "binary" else ()
     return DataSummary(header=tuple(header), target=tuple(target),
                        features=tuple(h for h in header if h not in target), rows=len(rows),
-                       text_columns=text_columns, classes=classes, shown=tuple(shown))
+                       text_columns=text_columns, classes=classes, shown=tuple(shown),
+                       kind=kind, values=values, unit=unit)
+
+
+def _and(names) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def title_for(s: DataSummary, file_name: str) -> str:
+    """A first-slide title that asks what the network learns to answer."""
+    t = s.target[0]
+    if s.kind == "binary":
+        return f"{t}: {s.values[0]} or {s.values[1]}? A network learns from {file_name}"
+    if s.kind == "categorical":
+        return f"Which {t}? A network learns from {file_name}"
+    return f"Predicting {_and(s.target)}: a network learns from {file_name}"
+
+
+def target_note(s: DataSummary) -> str:
+    """The comment beside ``target = [...]``: what the outputs will be."""
+    if s.classes:
+        more = ", ..." if len(s.classes) > 5 else ""
+        return f"text: one output per value ({', '.join(s.classes[:5])}{more})"
+    if s.kind == "several":
+        text = [t for t in s.target if t in s.text_columns]
+        if len(text) == len(s.target):
+            return "text: one output per value of each column"
+        if not text:
+            return "numbers: one output per column, scaled to 0–1"
+        return f"one output per number column (scaled to 0–1), one per value of {_and(text)}"
+    if s.kind == "binary":
+        low, high = s.values
+        if s.unit:
+            return f"{low} or {high}: one output, trained towards each row's {low} or {high}"
+        return f"{low} or {high}: one output, scaled so that {low} is 0 and {high} is 1"
+    if s.unit:
+        return "numbers from 0 to 1 already, the range of the sigmoid output"
+    return "numbers: scaled to 0–1, the range of the sigmoid output"
 
 
 def _round(x: float) -> float:
@@ -123,17 +179,13 @@ def _line(setting: str, comment: str = "") -> str:
 def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
     hidden = max(4, min(16, 2 * len(s.features)))
     lr = learning_rate_for(s.rows)
-    if s.classes:
-        more = ", ..." if len(s.classes) > 5 else ""
-        target_note = f"text: one output per value ({', '.join(s.classes[:5])}{more})"
-    else:
-        target_note = "numbers: scaled to 0–1, the range of the sigmoid output"
     text_inputs = [c for c in s.text_columns if c in s.features]
     inputs_note = (_line("# categorical = []", "number columns to one-hot encode anyway (codes, not amounts)")
                    if not text_inputs else f"# {', '.join(text_inputs)}: text, so one input per value (one-hot)")
-    title = f"What {' and '.join(s.target)} is it? A network learns from {csv_rel.rsplit('/', 1)[-1]}"
+    title = title_for(s, csv_rel.rsplit("/", 1)[-1])
     lines = [
-        f"# {name}: a deck made by `deckgen new` from {csv_rel} ({s.rows} rows, {len(s.header)} columns).",
+        f"# {name}: a deck made by `deckgen new` from {csv_rel} ({count(s.rows, 'row')}, "
+        f"{count(len(s.header), 'column')}).",
         f"# Build it with `deckgen build decks/{name}.toml`, or watch it with `deckgen serve decks/{name}.toml`.",
         "# Every key is explained below; `deckgen keys` lists them all. Change anything from the",
         "# command line too: --set training.learning_rate=0.1",
@@ -142,11 +194,11 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
         "",
         "[data]",
         _line(f"csv = {_toml(csv_rel)}", "relative to this file; the header names the columns"),
-        _line(f"target = {_toml(list(s.target))}", target_note),
+        _line(f"target = {_toml(list(s.target))}", target_note(s)),
         _line(f"# features = {_toml(list(s.features))}", "default: every column but the target"),
         inputs_note,
         _line('scale = "minmax"', 'numeric inputs scaled to 0–1 (or "standard", "none")'),
-        _line(f"rows = {_toml(list(s.shown))}", f"rows shown on the detailed slides (training uses all {s.rows})"),
+        _line(f"rows = {_toml(list(s.shown))}", f"rows shown on the detailed slides (training uses {'all ' if s.rows > 1 else ''}{count(s.rows, 'row')})"),
         _line("# shuffle = 1", "shuffle the rows with this seed"),
         "",
         "[network]",
@@ -156,7 +208,7 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
         "",
         "[training]",
         _line("seed = 1", "the random initial weights"),
-        _line(f"learning_rate = {lr}", f"the changes add up over all {s.rows} rows: more rows, smaller step"),
+        _line(f"learning_rate = {lr}", f"the changes add up over {'all ' if s.rows > 1 else ''}{count(s.rows, 'row')}: more rows, smaller step"),
         "iterations = 20000",
         _line("# memory_budget_mb = 256", "above this, matrices are kept only for the iterations shown"),
         "",

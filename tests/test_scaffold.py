@@ -100,6 +100,40 @@ def test_semicolon_csv_and_numeric_target(tmp_path):
     path = new_deck("m", data=data, folder=tmp_path / "decks")
     table = tomllib.loads(path.read_text(encoding="utf-8"))
     assert table["data"]["target"] == ["y"]
-    assert "scaled to 0–1, the range of the sigmoid output" in path.read_text(encoding="utf-8")
+    assert "0 or 1: one output, trained towards each row's 0 or 1" in path.read_text(encoding="utf-8")
     config = load_config(path, FAST)
     assert build(config, tmp_path / "out").slides > 10
+
+
+@pytest.mark.parametrize("csv, target, title, note", [
+    ("age,smoker,passed\n30,yes,yes\n40,no,no\n50,yes,no\n", ["passed"],
+     "passed: yes or no? A network learns from d.csv", "text: one output per value (yes, no)"),
+    ("a,b,y\n1,2,1\n3,4,0\n5,6,1\n", ["y"], "y: 0 or 1? A network learns from d.csv",
+     "0 or 1: one output, trained towards each row's 0 or 1"),
+    ("a,b,grade\n1,2,2\n3,4,1\n5,6,2\n", ["grade"], "grade: 1 or 2? A network learns from d.csv",
+     "1 or 2: one output, scaled so that 1 is 0 and 2 is 1"),
+    ("a,b,kind\n1,2,cat\n3,4,dog\n5,6,bird\n", ["kind"], "Which kind? A network learns from d.csv",
+     "text: one output per value (cat, dog, bird)"),
+    ("a,b,price\n1,2,3.5\n3,4,10\n5,6,7\n", ["price"], "Predicting price: a network learns from d.csv",
+     "numbers: scaled to 0–1, the range of the sigmoid output"),
+    ("a,b,p\n1,2,0.25\n3,4,0.5\n5,6,0.75\n", ["p"], "Predicting p: a network learns from d.csv",
+     "numbers from 0 to 1 already, the range of the sigmoid output"),
+    ("a,b,c\n1,x,3\n3,y,4\n5,x,5\n", ["b", "c"], "Predicting b and c: a network learns from d.csv",
+     "one output per number column (scaled to 0–1), one per value of b"),
+])
+def test_the_title_and_target_note_suit_the_kind_of_target(tmp_path, csv, target, title, note):
+    data = tmp_path / "d.csv"
+    data.write_text(csv, encoding="utf-8")
+    path = new_deck("d", data=data, target=tuple(target), folder=tmp_path / "decks")
+    text = path.read_text(encoding="utf-8")
+    assert tomllib.loads(text)["title"] == title
+    assert f"# {note}" in text
+    assert "(3 rows, 3 columns)" in text
+    assert build(load_config(path, FAST), tmp_path / "out").slides > 10
+
+
+def test_a_one_row_file_is_counted_in_the_singular(tmp_path):
+    data = tmp_path / "one.csv"
+    data.write_text("a,y\n1,0\n", encoding="utf-8")
+    text = new_deck("one", data=data, folder=tmp_path / "decks").read_text(encoding="utf-8")
+    assert "(1 row, 2 columns)" in text and "training uses 1 row)" in text and "1 rows" not in text
