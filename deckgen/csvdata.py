@@ -317,7 +317,7 @@ def _missing_column(name: str, header: list[str], key: str, where: Where, label:
     close = [h for h in header if h.lower() == name.lower()] or difflib.get_close_matches(name, header, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     shown = ", ".join(repr(h) for h in header[:12]) + (", …" if len(header) > 12 else "")
-    return f"{where(key)}: {key}: no column {name!r} in {label}{hint} — the columns are {shown}"
+    return f"{located(where(key), key)}: no column {name!r} in {label}{hint} — the columns are {shown}"
 
 
 def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | None,
@@ -336,7 +336,7 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
             if name not in index:
                 errors.append(_missing_column(name, header, key, where, label))
         for name in {n for n in names if names.count(n) > 1}:
-            errors.append(f"{where(key)}: {key}: {name!r} is listed twice — list each column once")
+            errors.append(f"{located(where(key), key)}: {name!r} is listed twice — list each column once")
     targets = [index[n] for n in dict.fromkeys(target) if n in index]
     if features is None:
         feature_cols = [i for i in range(len(header)) if i not in targets]
@@ -344,17 +344,17 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
         feature_cols = [index[n] for n in dict.fromkeys(features) if n in index]
         for name in features:
             if name in target:
-                errors.append(f"{where('data.features')}: data.features: {name!r} is also the target — "
+                errors.append(f"{located(where('data.features'), 'data.features')}: {name!r} is also the target — "
                               "a column is either predicted or used as an input, not both")
                 break
         feature_cols = [i for i in feature_cols if i not in targets]
     if target and not feature_cols and not errors:
-        errors.append(f"{where('data.target')}: data.target: every column of {label} is a target, so the network "
+        errors.append(f"{located(where('data.target'), 'data.target')}: every column of {label} is a target, so the network "
                       "has no inputs — leave at least one column out of data.target")
     forced = {index[n] for n in categorical if n in index}
     for name in categorical:
         if name in index and index[name] not in targets and index[name] not in feature_cols:
-            errors.append(f"{where('data.categorical')}: data.categorical: {name!r} is neither a target nor an input "
+            errors.append(f"{located(where('data.categorical'), 'data.categorical')}: {name!r} is neither a target nor an input "
                           "— remove it, or add it to data.features")
     if errors:
         raise ConfigError(*errors)
@@ -413,7 +413,7 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
         if len(kinds) == 1 and len(table.rows) >= 1 and not problems and whole:
             only = next(iter(kinds))
             what = f"only one class, {only!r}" if col in cats else f"the same value, {only:g}, in every row"
-            problems.append(f"{where('data.target')}: data.target: column {header[col]!r} of {label} holds {what} — "
+            problems.append(f"{located(where('data.target'), 'data.target')}: column {header[col]!r} of {label} holds {what} — "
                             "a network can only learn to tell apart at least two; use data with more than one")
     if problems:
         raise ConfigError(*problems)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import Config, ConfigError, biases_problem, count, weights_problem
+from .config import Config, ConfigError, biases_problem, count, located, weights_problem
 
 _BINARY_INPUTS = [[0, 0], [0, 1], [1, 0], [1, 1]]
 
@@ -93,7 +93,7 @@ def shown_rows(rows: tuple[int, ...] | None, order: np.ndarray, config: Config) 
         return tuple(range(n))
     bad = [r for r in rows if r >= n]
     if bad:
-        raise ConfigError(f"{config.where('data.rows')}: data.rows: row {bad[0]} does not exist (the data has {count(n, 'row')}, "
+        raise ConfigError(f"{located(config.where('data.rows'), 'data.rows')}: row {bad[0]} does not exist (the data has {count(n, 'row')}, "
                           f"numbered 0 to {n - 1}) — pick rows below {n}")
     position = np.empty(n, dtype=int)
     position[order] = np.arange(n)
@@ -160,7 +160,7 @@ def resolve_layers(config: Config, dataset: Dataset) -> tuple[int, ...]:
         budget = config.training.memory_budget_mb * 2**20
         if need > budget:
             errors.append(
-                f"{config.where('training.memory_budget_mb')}: training.memory_budget_mb: recording this run needs "
+                f"{located(config.where('training.memory_budget_mb'), 'training.memory_budget_mb')}: recording this run needs "
                 f"about {_mb(need)} ({count(dataset.n_examples, 'row')}, {_mb(per_iteration)} per recorded iteration, "
                 f"{count(kept, 'iteration')} that must be kept, plus the error of all {T:,}), more than the budget of "
                 f"{_mb(budget)} — raise training.memory_budget_mb to {math.ceil(need / 2**20 * 1.1)}, "

@@ -239,6 +239,17 @@ def test_a_short_row_is_reported_once_without_guessing_about_the_rest(tmp_path):
                    "value per column (quote values that hold a comma)"]
 
 
+def test_a_column_named_with_set_names_the_key_once(tmp_path, monkeypatch):
+    (tmp_path / "d.csv").write_text("a,y\n1,0\n2,0\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for target, start in (('["why"]', "--set data.target: no column 'why' in d.csv"),
+                          ('["y"]', "--set data.target: column 'y' of d.csv holds the same value, 0, in every row")):
+        with pytest.raises(ConfigError) as info:
+            load_dataset(load_config(None, ["data.csv=d.csv", f"data.target={target}"]))
+        (message,) = info.value.messages
+        assert message.startswith(start), message
+
+
 def test_target_and_feature_mistakes(tmp_path):
     got = "\n".join(messages(tmp_path, "a,label\n1,x\n2,y\n", target='["label"]', features='["label", "a"]',
                              categorical='["zzz"]'))
