@@ -544,6 +544,9 @@ def validate(values: dict[str, Any], *, source: Path | None = None, text: str = 
             # a path in the deck file is relative to it; one given with --set, to the current folder
             start = Path.cwd() if origins.get(key, "").startswith("--set") else base
             parsed[key] = Path(os.path.abspath(start / parsed[key]))
+    if "deck.templates" in parsed and not parsed["deck.templates"].is_dir():
+        errors.append(f"{located(where('deck.templates'), 'deck.templates')}: {parsed['deck.templates']}: "
+                      "no such folder — create it, or give the folder that holds your templates")
     if errors:
         if "data.csv" in parsed:  # report the data file's problems in the same go
             from .csvdata import problems

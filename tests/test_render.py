@@ -89,3 +89,13 @@ def test_a_broken_user_template_is_one_clear_line(tmp_path, capsys, body, line, 
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert f"{mine / 'matmul.html'}:{line}: " in err and what in err
     assert not (tmp_path / "deck").exists()
+
+
+def test_a_missing_templates_folder_in_the_deck_file_is_reported(tmp_path):
+    from deckgen.errors import ConfigError
+
+    deck = tmp_path / "talk.toml"
+    deck.write_text('[deck]\ntemplates = "mine"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(deck)
+    assert f"{deck}:2" in str(info.value) and "no such folder" in str(info.value)

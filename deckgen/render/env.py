@@ -55,7 +55,12 @@ def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environme
     def mdinline(text: str) -> Markup:
         return Markup(markdown.renderInline(" ".join(str(text).split())))
 
-    env.filters.update(math=math, mathblock=mathblock, md=md, mdinline=mdinline)
+    def plural(count, word: str, many: str | None = None) -> str:
+        """``4 | plural("example")`` -> ``4 examples``; counts may be preformatted (``"60,000"``)."""
+        one = str(count).replace(",", "").strip() in ("1", "1.0")
+        return f"{count} {word if one else (many or word + 's')}"
+
+    env.filters.update(math=math, mathblock=mathblock, md=md, mdinline=mdinline, plural=plural)
     return env
 
 
