@@ -85,7 +85,7 @@ def test_compare_with_the_talks_own_value_shows_each_run_once(tmp_path):
     labels = re.findall(r'<th scope="row"><span[^>]*>&#9632;</span> ([^<]+)', table)
     assert labels == ["learning rate 1 ", "learning rate 0.1", "learning rate 10"]
     assert re.findall(r'<tr data-variant="(\d)"', table) == ["1", "3"]
-    assert "trained 3 times" in section(html, "compare-curves")
+    assert "3 training runs that differ only" in section(html, "compare-curves")
     svg = (out / "figures" / "compare.svg").read_text(encoding="utf-8")
     assert "stroke: #1a8a4a" in svg and "stroke: #7b3fa0" not in svg      # three lines, not four
 
