@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -57,3 +59,17 @@ def parse_address(address: str) -> tuple[str, int, int, int]:
     t, cell = rest.split(":")
     row, col = cell.split(",")
     return name, int(t), int(row), int(col)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file, link and folder under ``folder``, with a hash of each file's bytes and its mode."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            out[rel] = "link:" + os.readlink(path)
+        elif path.is_file():
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() + f":{path.stat().st_mode:o}"
+        else:
+            out[rel] = "folder"
+    return out

@@ -8,13 +8,12 @@ and TEXT, with no traceback, and leave an existing deck untouched.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from deckhelp import snapshot
 
 from deckgen.cli import main
 from deckgen.errors import ConfigError
@@ -31,18 +30,6 @@ def expectations(case: Path) -> list[tuple[str, str]]:
     return [(where.strip(), what.strip()) for where, what in found]
 
 
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file (and link) under ``folder`` with a hash of its bytes."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            out[rel] = "link:" + os.readlink(path)
-        elif path.is_file():
-            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-        else:
-            out[rel] = "folder"
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
 from pathlib import Path
 
 import pytest
+from deckhelp import snapshot
 
 import deckgen.output as output
 from deckgen.build import build
@@ -23,17 +23,6 @@ def config(*extra: str):
     return load_config(None, [*SHORT, *extra])
 
 
-def snapshot(folder: Path) -> dict[str, str]:
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            out[rel] = "link:" + os.readlink(path)
-        elif path.is_file():
-            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() + f":{path.stat().st_mode:o}"
-        else:
-            out[rel] = "folder"
-    return out
 
 
 def leftovers(out: Path) -> list[str]:
