@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .views import (MINUS, Layout, MatrixView, Num, Token, Worked, fmt, num, parse_number, pick, role,
+from .views import (MINUS, Layout, MatrixView, Num, Token, Worked, fmt, num, parse_number, pick,
                     split_name, tex_label, tok)
 
 

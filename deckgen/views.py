@@ -11,7 +11,6 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 
 MINUS = "\u2212"
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 
 from deckgen.config import load_config
 from deckgen.data import load_dataset, resolve_layers
 from deckgen.build import train_for
 from deckgen.story import build_story, checkpoints_of, diagnose
-from deckgen.views import MINUS, Layout, fmt, pick
+from deckgen.views import MINUS, fmt, pick
 
 
 def story_for(*overrides):
