@@ -40,66 +40,14 @@ ENDPOINT = "/__deckgen__/"
 PORT_TRIES = 20
 WAIT_SECONDS = 20.0
 
-#: The script added to served pages. ``__STATE__`` becomes ``{"version": N, "error": "..."|null}``.
-RELOAD_SCRIPT = """<script data-deckgen-live-reload>
-(function () {
-  "use strict";
-  var state = __STATE__;
-  var KEY = "deckgen-serve-slide";
-  function overlay(text) {
-    var box = document.getElementById("deckgen-error");
-    if (!text) { if (box) box.remove(); return; }
-    if (!box) {
-      box = document.createElement("div");
-      box.id = "deckgen-error";
-      box.setAttribute("role", "alert");
-      box.style.cssText = "position:fixed;left:0;right:0;bottom:0;max-height:60%;overflow:auto;z-index:2147483647;" +
-        "margin:0;padding:16px 20px;background:rgba(40,0,0,0.93);color:#fff;font:15px/1.45 ui-monospace,monospace;" +
-        "white-space:pre-wrap;text-align:left;border-top:4px solid #e74c3c";
-      document.body.appendChild(box);
-    }
-    box.textContent = "deckgen: the rebuild failed; the deck shown is the last good one.\\n\\n" + text;
-  }
-  function remember() {
-    try {
-      if (window.Reveal && Reveal.isReady && Reveal.isReady()) {
-        sessionStorage.setItem(KEY, JSON.stringify(Reveal.getIndices()));
-      }
-    } catch (e) {}
-  }
-  function restore() {
-    try {
-      var saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
-      sessionStorage.removeItem(KEY);
-      if (saved && window.Reveal) Reveal.slide(saved.h, saved.v, saved.f);
-    } catch (e) {}
-  }
-  if (window.Reveal && Reveal.on) {
-    if (Reveal.isReady && Reveal.isReady()) restore(); else Reveal.on("ready", restore);
-  }
-  overlay(state.error);
-  function poll() {
-    fetch("/__deckgen__/wait?version=" + state.version, {cache: "no-store"})
-      .then(function (r) { return r.json(); })
-      .then(function (s) {
-        if (s.version !== state.version) {
-          if (s.error) { state = s; overlay(s.error); }
-          else { remember(); location.reload(); return; }
-        }
-        poll();
-      })
-      .catch(function () { setTimeout(poll, 1000); });
-  }
-  poll();
-})();
-</script>
-"""
+def _page_templates():
+    """The templates of the pages only ``serve`` sends: the reload script and the no-deck-yet page."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-PLACEHOLDER = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>deckgen serve</title></head>
-<body><p>No deck yet: the first build failed. Fix the problem and save; this page reloads by itself.</p></body>
-</html>
-"""
+    from .resources import templates_dir
+
+    return Environment(loader=FileSystemLoader(str(templates_dir() / "serve")), autoescape=True,
+                       undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 def inject(html: bytes, script: str) -> bytes:
@@ -203,7 +151,8 @@ def _handler(server: "DevServer"):
             root = server.root
             if root is None:     # the first build failed: a page that waits for a good one
                 if url.path in ("/", "/index.html"):
-                    return self._send(200, inject(PLACEHOLDER.encode(), server.script()), "text/html; charset=utf-8")
+                    page = server.pages.get_template("placeholder.html").render().encode("utf-8")
+                    return self._send(200, inject(page, server.script()), "text/html; charset=utf-8")
                 return self._send(404, b"not found\n", "text/plain; charset=utf-8")
             try:
                 target = resolve(root, self.path)
@@ -292,6 +241,7 @@ class DevServer:
         self.debounce = debounce
         self.wait_seconds = wait_seconds
         self.session = Session()
+        self.pages = _page_templates()
         self.state = State()
         self.root: Path | None = None
         self.watched: list[Path] = []
@@ -366,8 +316,7 @@ class DevServer:
         self.seen = {k: before.get(k, v) for k, v in now.items()}
 
     def script(self) -> str:
-        state = json.dumps(self.state.snapshot()).replace("</", "<\\/")
-        return RELOAD_SCRIPT.replace("__STATE__", state)
+        return self.pages.get_template("reload.html").render(state=self.state.snapshot())
 
     # -- running -----------------------------------------------------------------
     @property
