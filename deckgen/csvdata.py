@@ -495,9 +495,8 @@ def encode(table: Table, p: Plan, scale: str) -> dict:
     for col in p.features:
         name = header[col]
         if col in p.categorical:
-            cats = _order(row[col] for row in table.rows)
-            cells = np.array([row[col] for row in table.rows], dtype=object)
-            columns += [(cells == c).astype(float) for c in cats]
+            cats, ones = _one_hot(table, col)
+            columns += ones
             feature_names += [f"{name}={c}" for c in cats]
             cat_inputs.append(name)
             continue
@@ -519,9 +518,8 @@ def encode(table: Table, p: Plan, scale: str) -> dict:
     for col in p.targets:
         name = header[col]
         if col in p.categorical:
-            cats = _order(row[col] for row in table.rows)
-            cells = np.array([row[col] for row in table.rows], dtype=object)
-            outputs += [(cells == c).astype(float) for c in cats]
+            cats, ones = _one_hot(table, col)
+            outputs += ones
             if len(p.targets) == 1:
                 class_names = tuple(cats)
                 target_names += cats
@@ -556,6 +554,13 @@ def encode(table: Table, p: Plan, scale: str) -> dict:
     description = f"Data from {_md(Path(table.label).name)}, predicting {predicting}."
     return {"X": X, "y": y, "feature_names": tuple(feature_names), "target_names": tuple(target_names),
             "class_names": class_names, "scaling": scaling, "notes": notes, "description": description}
+
+
+def _one_hot(table, col: int) -> tuple[list[str], list[np.ndarray]]:
+    """A text column as its categories (in order) and one 0/1 column per category."""
+    cats = _order(row[col] for row in table.rows)
+    cells = np.array([row[col] for row in table.rows], dtype=object)
+    return cats, [(cells == c).astype(float) for c in cats]
 
 
 def load_csv(config) -> "Dataset":
