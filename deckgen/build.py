@@ -336,7 +336,7 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
         delegated = worker is not None and worker.send(trace, story.figures, folder, scratch)  # before the imports
         saver.start()
 
-        from .render import copy_assets, draw_figures, make_environment, render_story
+        from .render import copy_assets, make_environment, render_story   # matplotlib only if drawn here
         from .resources import reveal_version
 
         user_dirs = tuple(p for p in (config.deck.templates,) if p is not None)
@@ -354,6 +354,7 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
                             theme_css=f"assets/reveal/theme/{story.theme}.css")
         (folder / "index.html").write_text(html, encoding="utf-8")
         if not (delegated and worker.wait()):       # drawn here: no worker, or it could not
+            from .render import draw_figures
             for spec in story.figures:
                 token = json.dumps(spec, sort_keys=True, default=str)
                 _draw_remembered(session, token, trace, lambda t, spec=spec: draw_figures(t, [spec], folder),
