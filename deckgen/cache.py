@@ -27,6 +27,7 @@ import bisect
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -43,6 +44,10 @@ FORMAT = 1
 DEFAULT_LIMIT_MB = 1024
 ENTRY = "entry.json"
 FILES = ("trace.npz", "trace.json")
+#: An entry's folder is ``KEY[:2]/KEY`` with KEY a SHA-256 hex digest; nothing else in the folder is ours.
+_KEY = re.compile(r"[0-9a-f]{64}")
+#: Leftovers of an interrupted write: ``.put-*`` staging folders and ``.old-*`` replaced entries.
+_SCRATCH = re.compile(r"\.(put|old)-[^/]+")
 
 
 def default_dir() -> Path:
@@ -203,7 +208,7 @@ class TraceCache:
             trace, meta = self._read(folder)
         except (CorruptEntry, OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
             self.corrupt.append(key)
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove_entry(folder)
             return None
         try:
             os.utime(folder / ENTRY)          # least recently used goes first
@@ -294,6 +299,8 @@ class TraceCache:
         if not self.folder.is_dir():
             return found
         for meta in self.folder.glob(f"??/*/{ENTRY}"):
+            if not _is_entry(meta.parent):
+                continue
             try:
                 stat = meta.stat()
                 size = sum(f.stat().st_size for f in meta.parent.iterdir() if f.is_file())
@@ -311,24 +318,76 @@ class TraceCache:
         for _, size, folder in entries:
             if total <= limit:
                 break
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove_entry(folder)
             total -= size
             removed += 1
         return removed
 
-    def clear(self) -> int:
-        """Remove every entry (and leftovers of interrupted writes); return how many entries went."""
-        count = len(self.entries())
-        if self.folder.is_dir():
-            for child in self.folder.iterdir():
-                if child.is_dir():
-                    shutil.rmtree(child, ignore_errors=True)
-        return count
+    def clear(self) -> tuple[int, list[Path]]:
+        """Remove every entry deckgen made here, and leftovers of interrupted writes.
+
+        Returns how many entries went and what was left because deckgen did not
+        make it (anything not laid out as ``KEY[:2]/KEY/`` with deckgen's own
+        files, or a scratch folder holding only them). Nothing else is touched,
+        so a cache folder pointed at a shared place (``~/.cache``) is safe.
+        """
+        count, foreign = 0, []
+        if not self.folder.is_dir():
+            return 0, foreign
+        for child in sorted(self.folder.iterdir()):
+            if _SCRATCH.fullmatch(child.name) and child.is_dir() and not child.is_symlink():
+                if not _remove_entry(child):
+                    foreign.append(child)
+                continue
+            if not (len(child.name) == 2 and child.is_dir() and not child.is_symlink()):
+                foreign.append(child)
+                continue
+            for entry in sorted(child.iterdir()):
+                is_entry = _is_entry(entry) or (_SCRATCH.fullmatch(entry.name) and entry.is_dir()
+                                                and not entry.is_symlink())
+                if is_entry and _remove_entry(entry):
+                    count += 0 if _SCRATCH.fullmatch(entry.name) else 1
+                else:
+                    foreign.append(entry)
+            try:
+                child.rmdir()            # only when nothing of anyone else's is left in it
+            except OSError:
+                pass
+        return count, foreign
 
     def info(self) -> CacheInfo:
         entries = self.entries()
         return CacheInfo(folder=self.folder, entries=len(entries), size=sum(s for _, s, _ in entries),
                          limit=self.limit)
+
+
+def _is_entry(folder: Path) -> bool:
+    """Whether ``folder`` is laid out as one of deckgen's entries (``KEY[:2]/KEY`` with its ``entry.json``)."""
+    name = folder.name
+    return (bool(_KEY.fullmatch(name)) and folder.parent.name == name[:2] and not folder.is_symlink()
+            and folder.is_dir() and (folder / ENTRY).is_file())
+
+
+def _remove_entry(folder: Path) -> bool:
+    """Delete deckgen's own files in ``folder`` and then the folder, if that leaves it empty.
+
+    Never removes a file deckgen does not write into an entry; returns whether
+    the folder is gone.
+    """
+    for name in (*FILES, ENTRY, *(f"{f}.tmp" for f in FILES)):
+        try:
+            (folder / name).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+    try:
+        folder.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _file_digest(path: Path) -> str:

@@ -479,7 +479,7 @@ def cache_info() -> None:
 @cache.command("clear")
 @debug_option
 def cache_clear() -> None:
-    """Remove every cached run.
+    """Remove every cached run (and nothing deckgen did not make).
 
     \b
     Example:
@@ -490,8 +490,11 @@ def cache_clear() -> None:
     from .config import count
 
     cache_ = TraceCache()
-    removed = cache_.clear()
+    removed, foreign = cache_.clear()
     click.echo(f"Removed {count(removed, 'cached run')} from {cache_.folder}")
+    if foreign:
+        names = ", ".join(p.name for p in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        click.echo(f"Left {count(len(foreign), 'other item')} there that deckgen did not make ({names})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -174,7 +174,7 @@ def test_the_cache_stays_under_its_size_limit_least_recently_used_first(tmp_path
     traces = [deckgen.train.train(data.X, data.y, (3, 4, 1), iterations=400, seed=s, checkpoints=100)
               for s in range(3)]
     probe = TraceCache(tmp_path / "probe")
-    probe.put("probe", traces[0])
+    probe.put("e" * 64, traces[0])
     size = probe.info().size
     cache = TraceCache(tmp_path / "c", limit=int(size * 2.5))
     cache.put("a" * 64, traces[0], config)
@@ -227,3 +227,48 @@ def test_a_session_skips_loading_and_drawing_again(cache, tmp_path, trainings, m
     assert len(trainings) == 1 and len(drawn) == first
     assert (tmp_path / "a" / "figures" / "mae.svg").is_file()
     assert json.loads((tmp_path / "a" / ".deckgen.json").read_text())["files"]
+
+
+def test_cache_clear_removes_only_what_deckgen_made(tmp_path, monkeypatch):
+    """A cache folder pointed at a shared place keeps everyone else's files."""
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("DECKGEN_CACHE_DIR", str(shared))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["build", "-q", "-o", str(tmp_path / "deck"), *[f"--set={s}" for s in SMALL]])
+    assert result.exit_code == 0, result.output
+    (shared / "myproject").mkdir()
+    (shared / "myproject" / "notes.txt").write_text("mine")
+    (shared / "photos" / "2024").mkdir(parents=True)
+    (shared / "ab").mkdir()                                       # looks like a key prefix, is not ours
+    (shared / "ab" / "holiday.jpg").write_bytes(b"\xff\xd8")
+    (shared / "readme.txt").write_text("hello")
+    (shared / ".put-not-ours").mkdir()
+    (shared / ".put-not-ours" / "thesis.tex").write_text("x")
+    stale = shared / ".put-stale"                                  # an interrupted write of ours
+    stale.mkdir()
+    (stale / "trace.npz").write_bytes(b"partial")
+    before = sorted(p for p in shared.rglob("*") if "myproject" in str(p) or "photos" in str(p)
+                    or p.name in {"holiday.jpg", "readme.txt", "thesis.tex"})
+
+    cleared = runner.invoke(cli, ["cache", "clear"])
+
+    assert cleared.exit_code == 0, cleared.output
+    assert "Removed 1 cached run from" in cleared.output
+    assert "Left 5 other items there that deckgen did not make" in cleared.output
+    assert all(p.exists() for p in before)
+    assert (shared / "myproject" / "notes.txt").read_text() == "mine"
+    assert not stale.exists()
+    assert TraceCache(shared).info().entries == 0
+
+
+def test_eviction_leaves_files_it_did_not_write(tmp_path):
+    cache = TraceCache(tmp_path, limit=0)
+    key = "ab" + "0" * 62
+    entry = tmp_path / "ab" / key
+    entry.mkdir(parents=True)
+    for name in ("trace.npz", "trace.json", "entry.json"):
+        (entry / name).write_text("{}")
+    (entry / "keep-me.txt").write_text("a user's file")
+    cache.evict()
+    assert (entry / "keep-me.txt").read_text() == "a user's file"
+    assert not (entry / "trace.npz").exists()
