@@ -354,13 +354,16 @@ def serve(config, port, open_browser, out, force, overrides, templates, compare,
               help="Write one HTML file with every asset inlined (opens offline, makes no request).")
 @click.option("--browser", type=PathType("file", "give the Chromium or Chrome program itself"),
               help="Chromium or Chrome to print with (default: $DECKGEN_BROWSER, else chromium/google-chrome).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing file that deckgen did not write (never the deck's own inputs).")
 @set_option
 @templates_option
 @compare_option
 @no_cache_option
 @quiet_option
 @debug_option
-def export(config, pdf, fragments, single_file, browser, overrides, templates, compare, no_cache, quiet) -> None:
+def export(config, pdf, fragments, single_file, browser, force, overrides, templates, compare, no_cache,
+           quiet) -> None:
     """Build CONFIG and export it as a PDF and/or a single HTML file.
 
     \b
@@ -371,7 +374,7 @@ def export(config, pdf, fragments, single_file, browser, overrides, templates, c
     """
     import tempfile
 
-    from .export import export_pdf, export_single_file, find_browser, require_playwright
+    from .export import build_inputs, check_target, export_pdf, export_single_file, find_browser, require_playwright
 
     if pdf is None and single_file is None:
         raise click.UsageError("say what to write: --pdf FILE and/or --single-file FILE.html")
@@ -381,6 +384,13 @@ def export(config, pdf, fragments, single_file, browser, overrides, templates, c
         find_browser(browser)   # fail before building, not after
         require_playwright()
     cfg = load(config, overrides, templates, compare)
+    inputs = build_inputs(cfg)
+    if pdf is not None and single_file is not None and Path(pdf).absolute() == Path(single_file).absolute():
+        raise click.UsageError("--pdf and --single-file name the same file: give each its own name")
+    if single_file is not None:
+        check_target(single_file, inputs, force=force, option="--single-file")
+    if pdf is not None:
+        check_target(pdf, inputs, force=force, option="--pdf")
     with tempfile.TemporaryDirectory(prefix="deckgen-export-") as tmp:
         result = run_build(cfg, Path(tmp) / cfg.name, no_cache=no_cache, quiet=quiet)
         if not quiet:

@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .errors import DeckgenError
+from .errors import DeckgenError, OutputError
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 BROWSER_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome",
@@ -40,6 +40,77 @@ INSTALL_PLAYWRIGHT = ("PDF export needs the playwright package — pip install p
                       "(its own browser download is not needed: deckgen uses the Chromium on this machine)")
 BROWSER_ARGS = ["--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run"]
+
+
+# --------------------------------------------------------------------------- where it may write
+
+#: Written into every PDF deckgen exports (a comment, which PDF readers skip), so that it can tell its own.
+PDF_MARK = b"%deckgen export\n"
+#: Every deck page deckgen writes carries this in its <head>, and so does its single-file export.
+HTML_MARK = b'<meta name="generator" content="deckgen">'
+
+
+def written_by_deckgen(path: Path) -> bool:
+    """Whether the file at ``path`` is a PDF or page that deckgen exported (and so may be replaced)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+            if head.startswith(b"%PDF"):
+                f.seek(0, os.SEEK_END)
+                f.seek(max(f.tell() - 4096, 0))
+                return PDF_MARK in f.read()
+    except OSError:
+        return False
+    return HTML_MARK in head
+
+
+def build_inputs(config) -> list[Path]:
+    """The files and folders a build of ``config`` reads: deck file, CSV, template folders."""
+    from .resources import templates_dir
+
+    paths = [config.source, config.data.csv, config.deck.templates, templates_dir()]
+    return [Path(p).absolute() for p in paths if p is not None]
+
+
+def _same_or_inside(path: Path, other: Path) -> bool:
+    try:
+        if path.exists() and other.exists() and os.path.samefile(path, other):
+            return True
+    except OSError:
+        pass
+    resolved, base = path.resolve(), other.resolve()
+    return resolved == base or (other.is_dir() and resolved.is_relative_to(base))
+
+
+def check_target(target: str | os.PathLike, inputs: list[Path], *, force: bool = False,
+                 option: str = "the export") -> Path:
+    """``target`` as an absolute path, once it is safe to write there.
+
+    Never one of the build's own inputs (the deck file, its CSV, a template),
+    even with ``force``; never an existing file that deckgen did not write,
+    unless ``force``.
+    """
+    path = Path(target).absolute()
+    for source in inputs:
+        if _same_or_inside(path, source):
+            what = "a file inside " if source.is_dir() and path.resolve() != source.resolve() else ""
+            raise OutputError(f"{option} {target}: is {what}{source}, which the build reads — "
+                               "write the export to another file name")
+    if path.is_dir():
+        raise OutputError(f"{option} {target}: is a folder — give a file name, like talk.pdf or talk.html")
+    if path.exists() and not force and not written_by_deckgen(path):
+        raise OutputError(f"{option} {target}: exists and was not written by deckgen — "
+                           "choose another file name, or pass --force to replace it")
+    return path
+
+
+def _mark_pdf(path: Path) -> None:
+    """Put :data:`PDF_MARK` before the last ``startxref`` (a comment there moves no offset)."""
+    data = path.read_bytes()
+    at = data.rfind(b"startxref")
+    if at < 0 or PDF_MARK in data[-4096:]:
+        return
+    path.write_bytes(data[:at] + PDF_MARK + data[at:])
 
 
 # --------------------------------------------------------------------------- the browser
@@ -137,6 +208,7 @@ def _print_pdf(index: Path, pdf: Path, fragments: bool, executable: Path, timeou
                 pages = page.evaluate("() => document.querySelectorAll('.pdf-page').length")
                 tmp = pdf.with_name(f".{pdf.name}.deckgen-tmp")
                 page.pdf(path=str(tmp), prefer_css_page_size=True, print_background=True)
+                _mark_pdf(tmp)
                 os.replace(tmp, pdf)
             finally:
                 chromium.close()

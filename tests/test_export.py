@@ -175,3 +175,61 @@ def test_export_cli_writes_both(tmp_path):
     assert pdf_pages(tmp_path / "t.pdf") == slides
     assert f"({slides} pages" in result.output and "self-contained" in result.output
     assert not (Path.cwd() / "build" / "trask" / "t.pdf").exists()
+
+
+def test_export_never_overwrites_the_deck_file_or_its_csv(tmp_path):
+    """`deckgen export talk.toml --single-file talk.toml` used to replace the deck file with HTML."""
+    deck = tmp_path / "talk.toml"
+    (tmp_path / "data.csv").write_text("a,b,y\n0,1,1\n1,0,0\n", encoding="utf-8")
+    deck.write_text('[data]\ncsv = "data.csv"\ntarget = ["y"]\n[training]\niterations = 30\n[deck]\ncheckpoints = 10\n',
+                    encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    runner = CliRunner()
+    for target in ("talk.toml", "data.csv"):
+        for extra in ([], ["--force"]):
+            result = runner.invoke(cli, ["export", str(deck), "--single-file", str(tmp_path / target), *extra])
+            assert result.exit_code == 1, result.output
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1 and "which the build reads" in lines[0] and target in lines[0]
+    result = runner.invoke(cli, ["export", str(deck), "--pdf", str(deck)])
+    assert result.exit_code == 1 and "which the build reads" in result.output
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_export_refuses_a_template_and_a_file_it_did_not_write(tmp_path):
+    templates = tmp_path / "mine"
+    templates.mkdir()
+    (templates / "slide.html").write_text("{% extends 'base_slide.html' %}", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["export", "--single-file", str(templates / "slide.html"), "--templates",
+                                 str(templates), *[f"--set={s}" for s in SMALL]])
+    assert result.exit_code == 1 and "which the build reads" in result.output
+    essay = tmp_path / "essay.html"
+    essay.write_text("<p>my own page</p>", encoding="utf-8")
+    result = runner.invoke(cli, ["export", "--single-file", str(essay), *[f"--set={s}" for s in SMALL]])
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"deckgen: error: --single-file {essay}: exists and was not written by deckgen"
+                                     " — choose another file name, or pass --force to replace it")
+    assert essay.read_text(encoding="utf-8") == "<p>my own page</p>"
+    # its own export is replaced without --force; another file only with it
+    ours = tmp_path / "talk.html"
+    for _ in range(2):
+        result = runner.invoke(cli, ["export", "-q", "--single-file", str(ours), *[f"--set={s}" for s in SMALL]])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["export", "-q", "--single-file", str(essay), "--force",
+                                 *[f"--set={s}" for s in SMALL]])
+    assert result.exit_code == 0 and essay.read_bytes() == ours.read_bytes()
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_pdf_deckgen_exported_is_recognised_and_still_reads(deck, tmp_path):
+    from deckgen.export import written_by_deckgen
+
+    out, slides = deck
+    target = tmp_path / "talk.pdf"
+    export_pdf(out, target, browser=CHROMIUM)
+    assert written_by_deckgen(target) and pdf_pages(target) == slides
+    stranger = tmp_path / "other.pdf"
+    stranger.write_bytes(target.read_bytes().replace(b"%deckgen export\n", b""))
+    assert not written_by_deckgen(stranger)
