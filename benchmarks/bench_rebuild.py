@@ -7,7 +7,7 @@
    same process. Target: under 0.3 s.
 2. A hyperparameter change (a new learning rate each time, so the trace cache
    cannot help): the rebuild, against training the same run alone
-   (``deckgen.build.train_for``), interleaved. Target: at most 1.3x.
+   (``deckgen.pipeline.train_for``), interleaved. Target: at most 1.3x.
 
 Rebuilds are timed around ``DevServer.rebuild()``: reading the deck file,
 building and publishing the new version to the browsers. The watcher's polling
@@ -27,12 +27,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from deckgen.build import train_for  # noqa: E402
-from deckgen.cache import TraceCache  # noqa: E402
+from deckgen.run.traces import train_for  # noqa: E402
+from deckgen.run.cache import TraceCache  # noqa: E402
 from deckgen.config import load_config  # noqa: E402
 from deckgen.data import load_dataset, resolve_layers  # noqa: E402
 from deckgen.resources import default_deck  # noqa: E402
-from deckgen.serve import DevServer  # noqa: E402
+from deckgen.run.serve import DevServer  # noqa: E402
 
 
 def edit(path: Path, pattern: str, replacement: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from deckgen.train import train  # noqa: E402
+from deckgen.core.train import train  # noqa: E402
 
 X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
 Y = np.array([[0, 1, 1, 0]]).T

@@ -6,6 +6,10 @@ line and a non-zero exit; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import difflib
+import json
+from typing import Any
+
 
 class DeckgenError(Exception):
     """A problem with the user's input or environment, reported without a traceback."""
@@ -18,12 +22,53 @@ class DeckgenError(Exception):
 
 
 class ConfigError(DeckgenError):
-    """The deck config, an override or the data it names is invalid (every problem at once)."""
+    """The deck config, an override or the data it names is invalid (every problem at once).
+
+    ``csv``: when the config names a CSV file, what the data stage needs to
+    report that file's problems in the same go (see ``deckgen.pipeline.load``).
+    """
 
     exit_code = 2
+    csv: dict | None = None
 
 
 class OutputError(DeckgenError):
     """The output folder cannot be written safely."""
 
     exit_code = 1
+
+
+# --------------------------------------------------------------------------- message helpers
+# Every message deckgen prints reads "where: what is wrong — what to do"; these build its parts.
+
+def literal(value: Any, limit: int = 40) -> str:
+    """A value as it would be written in TOML, cut short, for "got ..." in messages: ``1.5``, ``"abc"``."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (int, float)):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, list):
+        text = "[" + ", ".join(literal(v, limit) for v in value[:limit]) + "]"
+    elif isinstance(value, dict):
+        return "a table"
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 output``, ``2 outputs``, ``1,500 rows``."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def located(where: str, key: str) -> str:
+    """``where: key`` for the start of a message, or just ``where`` when it already names the key
+    (``--set training.seed``), so the key is said once."""
+    return where if where == key or where.endswith(" " + key) else f"{where}: {key}"
+
+
+def did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -27,8 +27,8 @@ import threading
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-from . import __version__
-from .errors import OutputError
+from deckgen import __version__
+from deckgen.errors import OutputError
 
 MARKER = ".deckgen.json"
 #: Names at the top of every deck: a file of the user's by one of these names is in the way.

@@ -7,7 +7,7 @@ import os
 from html.parser import HTMLParser
 from pathlib import Path
 
-from deckgen.build import build
+from deckgen.pipeline import build
 from deckgen.config import load_config
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from deckhelp import snapshot
 
-from deckgen.cli import main
+from deckgen.commands.cli import main
 from deckgen.errors import ConfigError
 
 HERE = Path(__file__).resolve().parent
@@ -106,7 +106,7 @@ def test_divergence_is_a_result_a_warning_and_a_slide(tmp_path):
     assert "learning_rate" in warning
     html = (out / "index.html").read_text(encoding="utf-8")
     assert 'id="diverged"' in html
-    from deckgen.trace import load_trace
+    from deckgen.core.trace import load_trace
 
     trace = load_trace(out)
     assert trace.stopped_at is not None and trace.stopped_at < 200

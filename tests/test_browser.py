@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from deckgen.config import load_config
-from deckgen.build import build
+from deckgen.pipeline import build
 
 pytestmark = pytest.mark.browser
 

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import deckgen.train
-from deckgen.build import Session, build
-from deckgen.cache import TraceCache, default_dir, fit_to, training_key, wanted
-from deckgen.cli import cli
+import deckgen.core.train
+from deckgen.pipeline import build
+from deckgen.run.session import Session
+from deckgen.run.cache import TraceCache, default_dir, fit_to, training_key, wanted
+from deckgen.commands.cli import cli
 from deckgen.config import load_config
 from deckgen.data import load_dataset, resolve_layers
 
@@ -29,15 +30,15 @@ def private_cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def trainings(monkeypatch) -> list:
-    """Every call of deckgen.train.train, counted (the cache must make these unnecessary)."""
+    """Every call of deckgen.core.train.train, counted (the cache must make these unnecessary)."""
     calls = []
-    real = deckgen.train.train
+    real = deckgen.core.train.train
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("learning_rate"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(deckgen.train, "train", counting)
+    monkeypatch.setattr(deckgen.core.train, "train", counting)
     return calls
 
 
@@ -155,7 +156,7 @@ def test_a_reused_run_gives_the_same_deck_as_a_fresh_one(cache, tmp_path):
 def test_fit_to_cuts_a_trace_to_what_a_fresh_run_keeps():
     big = cfg("training.memory_budget_mb=0.1", "deck.explain=[0,5]")
     data = load_dataset(big)
-    trace = deckgen.train.train(data.X, data.y, (3, 4, 1), iterations=400, explain=(0, 5), checkpoints=100,
+    trace = deckgen.core.train.train(data.X, data.y, (3, 4, 1), iterations=400, explain=(0, 5), checkpoints=100,
                                 memory_budget=10_000)
     small = cfg("training.memory_budget_mb=0.1")
     cut = fit_to(trace, small, False)
@@ -171,7 +172,7 @@ def test_fit_to_cuts_a_trace_to_what_a_fresh_run_keeps():
 def test_the_cache_stays_under_its_size_limit_least_recently_used_first(tmp_path):
     config = cfg()
     data = load_dataset(config)
-    traces = [deckgen.train.train(data.X, data.y, (3, 4, 1), iterations=400, seed=s, checkpoints=100)
+    traces = [deckgen.core.train.train(data.X, data.y, (3, 4, 1), iterations=400, seed=s, checkpoints=100)
               for s in range(3)]
     probe = TraceCache(tmp_path / "probe")
     probe.put("e" * 64, traces[0])
@@ -218,8 +219,6 @@ def test_a_session_skips_loading_and_drawing_again(cache, tmp_path, trainings, m
     drawn = []
     real = figures.draw_figures
     monkeypatch.setattr(figures, "draw_figures", lambda *a, **k: drawn.append(1) or real(*a, **k))
-    import deckgen.render
-    monkeypatch.setattr(deckgen.render, "draw_figures", figures.draw_figures)
     session = Session()
     build(cfg(), tmp_path / "a", cache=cache, session=session)
     first = len(drawn)

@@ -9,7 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from deckgen.cli import ProgressBars, cli, main
+from deckgen.commands.cli import cli, main
+from deckgen.commands.progress import ProgressBars
 
 SMALL = ["--set", "training.iterations=300", "--set", "deck.checkpoints=100"]
 
@@ -167,3 +168,15 @@ def test_progress_is_not_drawn_when_not_a_terminal():
     bars = ProgressBars(stream, clock=lambda: 100.0, delay=0)
     bars("training")(1, 2)
     assert stream.getvalue() == ""
+
+
+def test_templates_folder_with_a_quote_in_its_name(tmp_path):
+    """--templates goes through the same path as --set without TOML quoting: a folder named it's works."""
+    folder = tmp_path / "it's"
+    folder.mkdir()
+    (folder / "slides").mkdir()
+    out = tmp_path / "deck"
+    result = CliRunner().invoke(cli, ["build", "-q", "--templates", str(folder), "-o", str(out),
+                                      "--set", "training.iterations=20", "--set", "deck.checkpoints=10"])
+    assert result.exit_code == 0, result.output
+    assert (out / "index.html").is_file()

@@ -8,15 +8,15 @@ import tomllib
 import pytest
 from click.testing import CliRunner
 
-import deckgen.train
-from deckgen.build import build
-from deckgen.cache import TraceCache
-from deckgen.cli import cli
-from deckgen.compare import compare_override, label_of, split_values, variants_of
+import deckgen.core.train
+from deckgen.pipeline import build
+from deckgen.run.cache import TraceCache
+from deckgen.commands.cli import cli
+from deckgen.run.variants import compare_override, label_of, split_values, variants_of
 from deckgen.config import config_values, load_config
 from deckgen.errors import ConfigError
-from deckgen.trace import load_trace
-from deckgen.views import fmt
+from deckgen.core.trace import load_trace
+from deckgen.story.views import fmt
 
 SMALL = ["training.iterations=500", "deck.checkpoints=250"]
 TWO = 'deck.compare=[{"training.learning_rate"=0.1}, {"training.learning_rate"=10}]'
@@ -160,8 +160,8 @@ def test_variants_use_the_cache(tmp_path, monkeypatch):
     first = build(config, tmp_path / "a", cache=cache)
     assert [r.trained for r in first.variants] == [True, True]
     calls = []
-    real = deckgen.train.train
-    monkeypatch.setattr(deckgen.train, "train", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = deckgen.core.train.train
+    monkeypatch.setattr(deckgen.core.train, "train", lambda *a, **k: calls.append(1) or real(*a, **k))
     second = build(config, tmp_path / "b", cache=cache)
     assert calls == [] and [r.trained for r in second.variants] == [False, False]
     assert (tmp_path / "a" / "index.html").read_bytes() == (tmp_path / "b" / "index.html").read_bytes()

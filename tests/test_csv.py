@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deckgen.config import load_config
-from deckgen.csvdata import read_table
+from deckgen.data.csvread import read_table
 from deckgen.data import load_dataset, resolve_layers
 from deckgen.errors import ConfigError, DeckgenError
 
@@ -320,7 +320,7 @@ def test_the_iris_csv_holds_fishers_data():
 
 @pytest.mark.slow
 def test_the_iris_deck_builds_converges_and_names_the_classes(tmp_path, capsys):
-    from deckgen.cli import main
+    from deckgen.commands.cli import main
 
     out = tmp_path / "iris"
     code = main(["build", str(IRIS), "-o", str(out)])
@@ -329,7 +329,7 @@ def test_the_iris_deck_builds_converges_and_names_the_classes(tmp_path, capsys):
     assert "warning" not in captured.err
     manifest = json.loads((out / "trace.json").read_text(encoding="ascii"))
     assert manifest is not None
-    from deckgen.trace import load_trace
+    from deckgen.core.trace import load_trace
 
     trace = load_trace(out)
     assert trace.layers == (4, 8, 3)

@@ -86,10 +86,10 @@ def test_a_csv_deck_without_layers_takes_its_widths_from_the_data(tmp_path):
 
 
 def test_the_default_layers_give_trasks_network_and_the_same_trace_key(tmp_path):
-    from deckgen.cache import training_key
+    from deckgen.run.cache import training_key
 
     default = config_of(tmp_path, "")                        # no [network] at all
-    shipped = load_config(None)                               # decks/trask.toml: layers = [3, 4, 1]
+    shipped = load_config(None, ["network.layers=[3, 4, 1]"])   # the widths written out
     assert default.network.layers == ("auto", 4, "auto") and shipped.network.layers == (3, 4, 1)
     keys = []
     for config in (default, shipped):
@@ -110,7 +110,7 @@ def test_explicit_weights_are_checked_against_the_resolved_widths(tmp_path):
 
 
 def test_the_recording_estimate_matches_a_real_trace(tmp_path):
-    from deckgen.build import train_for
+    from deckgen.run.traces import train_for
 
     for bias in (False, True):
         config = config_of(tmp_path, f"[network]\nbias = {str(bias).lower()}\n[training]\niterations = 3\n"

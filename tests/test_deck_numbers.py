@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from deckgen.trace import load_trace
-from deckgen.views import fmt, parse_number
+from deckgen.core.trace import load_trace
+from deckgen.story.views import fmt, parse_number
 
 from deckhelp import build_deck, parse_address, trace_cells
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from deckgen.build import build
-from deckgen.cache import TraceCache
+from deckgen.pipeline import build
+from deckgen.run.cache import TraceCache
 from deckgen.config import load_config
 from deckgen.resources import decks_dir
 
@@ -80,23 +80,23 @@ def test_figures_and_trace_carry_no_dates_or_random_ids(tmp_path):
 
 
 def test_figures_from_the_worker_process_are_the_same_bytes(tmp_path, monkeypatch):
-    import deckgen.build
+    import deckgen.pipeline
 
     config = load_config(None, ["training.iterations=300", "deck.checkpoints=100"])
-    monkeypatch.setattr(deckgen.build.FigureWorker, "wanted", staticmethod(lambda: True))
+    monkeypatch.setattr(deckgen.pipeline.FigureWorker, "wanted", staticmethod(lambda: True))
     sent = []
-    real_send = deckgen.build.FigureWorker.send
-    monkeypatch.setattr(deckgen.build.FigureWorker, "send",
+    real_send = deckgen.pipeline.FigureWorker.send
+    monkeypatch.setattr(deckgen.pipeline.FigureWorker, "send",
                         lambda self, *a: sent.append(1) or real_send(self, *a))
     build(config, tmp_path / "worker")
     assert sent                                                   # the figures went to the worker
-    monkeypatch.setattr(deckgen.build.FigureWorker, "wanted", staticmethod(lambda: False))
+    monkeypatch.setattr(deckgen.pipeline.FigureWorker, "wanted", staticmethod(lambda: False))
     build(config, tmp_path / "here")
     assert contents(tmp_path / "worker") == contents(tmp_path / "here")
 
 
 def test_a_failing_figure_worker_falls_back_to_drawing_here(tmp_path, monkeypatch):
-    import deckgen.build
+    import deckgen.pipeline
 
     import json
 
@@ -106,7 +106,7 @@ def test_a_failing_figure_worker_falls_back_to_drawing_here(tmp_path, monkeypatc
         self.proc.stdin = None
         return True
 
-    monkeypatch.setattr(deckgen.build.FigureWorker, "wanted", staticmethod(lambda: True))
-    monkeypatch.setattr(deckgen.build.FigureWorker, "send", bad_job)
+    monkeypatch.setattr(deckgen.pipeline.FigureWorker, "wanted", staticmethod(lambda: True))
+    monkeypatch.setattr(deckgen.pipeline.FigureWorker, "send", bad_job)
     build(load_config(None, ["training.iterations=300", "deck.checkpoints=100"]), tmp_path / "d")
     assert (tmp_path / "d" / "figures" / "mae.svg").stat().st_size > 1000

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from deckgen.build import build
-from deckgen.cli import cli
+from deckgen.pipeline import build
+from deckgen.commands.cli import cli
 from deckgen.config import load_config
 from deckgen.errors import DeckgenError
-from deckgen.export import (INSTALL_BROWSER, INSTALL_PLAYWRIGHT, export_pdf, export_single_file, find_browser,
+from deckgen.commands.export import (INSTALL_BROWSER, INSTALL_PLAYWRIGHT, export_pdf, export_single_file, find_browser,
                             inline_deck, require_playwright)
 
 SMALL = ["training.iterations=300", "deck.checkpoints=100"]
@@ -224,7 +224,7 @@ def test_export_refuses_a_template_and_a_file_it_did_not_write(tmp_path):
 @pytest.mark.browser
 @needs_chromium
 def test_a_pdf_deckgen_exported_is_recognised_and_still_reads(deck, tmp_path):
-    from deckgen.export import written_by_deckgen
+    from deckgen.commands.export import written_by_deckgen
 
     out, slides = deck
     target = tmp_path / "talk.pdf"

@@ -11,7 +11,7 @@ import pytest
 from deckhelp import snapshot
 
 import deckgen.output as output
-from deckgen.build import build
+from deckgen.pipeline import build
 from deckgen.config import load_config
 from deckgen.errors import OutputError
 from deckgen.output import MARKER, check_out, hold_interrupts, install, staging
@@ -157,7 +157,7 @@ class Boom(Exception):
     pass
 
 
-@pytest.mark.parametrize("where", ["deckgen.render.render_story", "deckgen.trace.Trace.save"])
+@pytest.mark.parametrize("where", ["deckgen.render.deck.render_story", "deckgen.core.trace.Trace.save"])
 @pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
 def test_an_interrupted_build_leaves_the_old_deck_byte_identical(deck, monkeypatch, where, error):
     add_user_files(deck)

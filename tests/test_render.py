@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from deckgen.build import build
+from deckgen.pipeline import build
 from deckgen.config import load_config
 from deckgen.render.assets import offline_css
 
@@ -77,7 +77,7 @@ def test_user_text_is_escaped(tmp_path):
     ('{% extends "slide.html" %}\n{% block body %}\n{{ slide.ctx.nosuch.thing }}\n{% endblock %}', 3, "no attribute 'nosuch'"),
 ])
 def test_a_broken_user_template_is_one_clear_line(tmp_path, capsys, body, line, what):
-    from deckgen.cli import main
+    from deckgen.commands.cli import main
 
     mine = tmp_path / "mine" / "slides"
     mine.mkdir(parents=True)

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from deckgen.build import build
-from deckgen.cli import cli
+from deckgen.pipeline import build
+from deckgen.commands.cli import cli
 from deckgen.config import load_config
 from deckgen.resources import decks_dir
-from deckgen.scaffold import learning_rate_for, new_deck, summarize_csv
+from deckgen.commands.new import learning_rate_for, new_deck, summarize_csv
 
 FAST = ["training.iterations=200", "deck.checkpoints=100"]
 

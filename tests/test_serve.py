@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from deckgen.cache import TraceCache
+from deckgen.run.cache import TraceCache
 from deckgen.resources import default_deck
-from deckgen.serve import DevServer, inject, resolve
+from deckgen.run.pages import inject, resolve
+from deckgen.run.serve import DevServer
 
 SMALL = ("training.iterations=300", "deck.checkpoints=100", "deck.explain=[1]")
 
@@ -162,11 +163,11 @@ def test_first_build_failure_fails_fast_or_waits(deck_file, tmp_path):
 
 
 def test_rebuild_after_a_slide_only_change_does_not_train(server, deck_file, monkeypatch):
-    import deckgen.build
+    import deckgen.pipeline
 
     calls = []
-    real = deckgen.build.train_for
-    monkeypatch.setattr(deckgen.build, "train_for", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = deckgen.pipeline.train_for
+    monkeypatch.setattr(deckgen.pipeline, "train_for", lambda *a, **k: calls.append(1) or real(*a, **k))
     version = server.state.version
     deck_file.write_text(deck_file.read_text(encoding="utf-8").replace(
         'title = "A neural network, number by number"', 'title = "Renamed"'), encoding="utf-8")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from deckgen.config import load_config
 from deckgen.data import load_dataset, resolve_layers
-from deckgen.build import train_for
-from deckgen.story import build_story, checkpoints_of, diagnose
-from deckgen.views import MINUS, fmt, pick
+from deckgen.run.traces import train_for
+from deckgen.core.diagnose import diagnose
+from deckgen.core.kept import checkpoints_of
+from deckgen.story import build_story
+from deckgen.story.views import MINUS, fmt, pick
 
 
 def story_for(*overrides):
@@ -135,7 +137,7 @@ def test_csv_decks_show_the_raw_table_and_class_names():
 
 
 def test_worked_steps_say_approximately_when_rounding_shows():
-    from deckgen.views import parse_number
+    from deckgen.story.views import parse_number
 
     story, _ = story_for()
     seen = set()

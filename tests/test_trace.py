@@ -8,8 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from deckgen.trace import Trace, describe, load_trace, pipeline
-from deckgen.train import ACTIVATIONS, train
+from deckgen.core.trace import Trace, describe, load_trace, pipeline
+from deckgen.core.train import ACTIVATIONS, train
 
 X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
 Y = np.array([[0, 1, 1, 0]], dtype=float).T

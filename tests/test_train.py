@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 import pytest
 
-from deckgen import train as train_module
-from deckgen.train import ACTIVATIONS, initial_weights, train
+from deckgen.core import train as train_module
+from deckgen.core.train import ACTIVATIONS, initial_weights, train
 
 TRASK_X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
 TRASK_Y = np.array([[0, 1, 1, 0]]).T
@@ -348,6 +348,6 @@ def test_bad_inputs_are_reported(kwargs, message):
 
 
 def test_training_imports_no_rendering_libraries():
-    code = "import sys, deckgen.train, deckgen.trace; print(sorted({'jinja2', 'matplotlib', 'click'} & set(sys.modules)))"
+    code = "import sys, deckgen.core.train, deckgen.core.trace; print(sorted({'jinja2', 'matplotlib', 'click'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

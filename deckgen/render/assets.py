@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from ..resources import reveal_dir, templates_dir
+from deckgen.resources import reveal_dir, templates_dir
 
 #: reveal.js files every deck needs, relative to the reveal.js package folder.
 REVEAL_FILES = ("dist/reveal.js", "dist/reveal.css", "dist/reset.css", "dist/plugin/notes.js", "LICENSE")

@@ -17,9 +17,9 @@ from latex2mathml.converter import convert
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from ..errors import ConfigError
-from ..resources import templates_dir
-from ..views import colour_tex, palette
+from deckgen.errors import ConfigError
+from deckgen.resources import templates_dir
+from deckgen.story.views import colour_tex, palette
 
 _ROLE_COLOUR = re.compile(r'mathcolor="([a-z]+)"')
 

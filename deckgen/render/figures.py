@@ -6,24 +6,21 @@ saved with a fixed hash salt and no date, so the same trace gives the same bytes
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ..views import DARK_THEMES, palette
+from deckgen.core.activations import ACTIVATIONS
+from deckgen.story.compare import COLOURS
+from deckgen.story.views import DARK_THEMES, palette
 
 _RC = {"svg.hashsalt": "deckgen", "svg.fonttype": "path", "font.size": 13, "axes.spines.top": False,
        "axes.spines.right": False, "path.simplify": True, "path.simplify_threshold": 0.2}
-
-_FUNCTIONS = {
-    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
-    "tanh": np.tanh,
-    "relu": lambda z: np.maximum(0.0, z),
-}
-
 
 def figure_style(theme: str) -> tuple[dict, dict[str, str]]:
     """rc settings and colours for a theme: dark text on light themes, light text on dark ones."""
@@ -42,7 +39,6 @@ def save_svg(fig: Figure, path: Path) -> None:
 
 def plain_log_axis(ax) -> None:
     """A log-scale y axis labelled 0.5, 0.2, 0.1, 0.05 ... rather than powers of ten."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -52,7 +48,6 @@ def plain_log_axis(ax) -> None:
 
 def iteration_axis(ax) -> None:
     """Iterations on the x axis, written with thousands separators (10,000)."""
-    from matplotlib.ticker import FuncFormatter
 
     ax.set_xlabel("iteration")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
@@ -88,7 +83,7 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
 
 def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
     """The activation function with this iteration's weighted sums marked on it."""
-    f = _FUNCTIONS[spec["activation"]]
+    f = ACTIVATIONS[spec["activation"]].curve
     z = np.asarray(trace.get(spec["name"], spec["t"]), dtype=float).ravel()
     z = z[np.isfinite(z)]
     reach = max(6.0, float(np.abs(z).max()) * 1.15 if z.size else 6.0)
@@ -118,3 +113,37 @@ def draw_figures(trace, specs, out: Path) -> list[Path]:
         DRAW[spec["kind"]](trace, spec, target, spec.get("theme", "white"))
         written.append(target)
     return written
+
+
+def draw_compare(spec: dict, path: Path) -> None:
+    """Every run's error curve on one log-scale plot, as deterministic SVG (like the deck's figures)."""
+    rc, _ = figure_style(spec.get("theme", "white"))
+    with matplotlib.rc_context(rc):
+        fig = Figure(figsize=(10, 4.6), layout="constrained")
+        ax = fig.add_subplot()
+        longest = 1
+        for i, run in enumerate(spec["runs"]):
+            mae = np.asarray(run.mae, dtype=float)
+            t = np.arange(len(mae))
+            ok = np.isfinite(mae) & (mae > 0)
+            longest = max(longest, len(mae) - 1)
+            label = f"{run.label} (this talk)" if run.index == 0 else run.label
+            ax.plot(t[ok], mae[ok], color=COLOURS[i % len(COLOURS)], linewidth=2.4 if run.index == 0 else 1.8,
+                    label=label)
+            if run.diagnosis.get("kind") == "diverged" and ok.any():
+                last = int(t[ok][-1])
+                ax.plot([last], [mae[last]], "x", color=COLOURS[i % len(COLOURS)], markersize=10, mew=2.5)
+        plain_log_axis(ax)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("mean absolute error")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_xlim(0, longest)
+        ax.legend(frameon=False)
+        save_svg(fig, path)
+
+
+def figure_token(spec: dict) -> str:
+    """What the figure depends on, for reusing it between builds of a running server."""
+    return json.dumps({"kind": "compare", "theme": spec.get("theme"),
+                       "runs": [(r.key, r.label, r.index, r.diagnosis.get("kind")) for r in spec["runs"]]},
+                      sort_keys=True, default=str)

@@ -1,4 +1,4 @@
-""""What if" slides: train variants of the deck's network and set them side by side.
+""""What if" variants: parse them, drop repeats, and fetch or train each one of the deck's network and set them side by side.
 
 A variant is a table of config overrides (``deck.compare`` in the deck file, or
 ``--compare training.learning_rate=0.1,1,10`` on the command line). Each one is
@@ -18,22 +18,27 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import Config, ConfigError, parse_override
-from .errors import DeckgenError
+from deckgen.config import Config, parse_override
+from deckgen.core.diagnose import diagnose
+from deckgen.core.trace import load_trace
+from deckgen.data import load_dataset, resolve_layers
+from deckgen.errors import ConfigError, DeckgenError
+from deckgen.run.traces import obtain_trace, remember, train_for, trace_key
 
-FIGURE = "figures/compare.svg"
 #: Keys a variant may change: the ones that change the run. (Slides come from the main config.)
 TRAINING_SECTIONS = ("data.", "network.", "training.")
 #: How the keys read on a slide.
@@ -192,7 +197,6 @@ def distinct(config: Config, variants: list[Variant]) -> list[Variant]:
     the data source or the layer sizes (``"auto"`` against a number), the data
     is loaded and the resolved layers and the matrices the network sees decide.
     """
-    from .data import load_dataset, resolve_layers
 
     effective: dict[int, tuple | None] = {}
 
@@ -227,7 +231,6 @@ def distinct(config: Config, variants: list[Variant]) -> list[Variant]:
 @dataclass
 class Run:
     """What the comparison slides need from one run."""
-
     label: str
     index: int                        # 0 = the deck's own run
     mae: np.ndarray                   # every iteration 0..last
@@ -248,8 +251,6 @@ def final_iteration(trace) -> int:
 
 
 def summarize(trace, label: str, index: int, **extra) -> Run:
-    from .story import diagnose
-
     L = len(trace.layers) - 1
     t = final_iteration(trace)
     preds = trace.get(f"a{L}", t) if trace.has(f"a{L}", t) else np.full(trace.get("y", 0).shape, np.nan)
@@ -266,11 +267,6 @@ def summarize(trace, label: str, index: int, **extra) -> Run:
 
 def worker_main(argv: list[str] | None = None) -> int:
     """Entry point of a worker: ``CONFIG.pickle OUT_FOLDER``."""
-    import pickle
-
-    from .build import train_for
-    from .data import load_dataset, resolve_layers
-
     config_file, folder = (argv if argv is not None else sys.argv[1:])[:2]
     with open(config_file, "rb") as f:
         config = pickle.load(f)
@@ -291,11 +287,6 @@ class VariantJobs:
 
     def __init__(self, variants: list[Variant], *, cache=None, session=None, progress=None,
                  jobs: int | None = None) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from .build import obtain_trace, trace_key
-        from .data import load_dataset, resolve_layers
-
         self.variants, self.cache, self.session = variants, cache, session
         self.runs: dict[int, Run] = {}
         self.keys: dict[int, str] = {}
@@ -318,20 +309,18 @@ class VariantJobs:
                                                   if progress else None) for v in missing}
 
     def _train(self, v: Variant, bar) -> float:
-        import pickle
-
         folder = self.tmp / str(v.index)
         config_file = self.tmp / f"{v.index}.pickle"
         config_file.write_bytes(pickle.dumps(v.config))
         env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[1])   # a checkout that is not installed works too
+        root = str(Path(__file__).resolve().parents[2])   # a checkout that is not installed works too
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         start = time.perf_counter()
         with self.lock:
             if self.cancelled:
                 raise DeckgenError("cancelled")
             proc = subprocess.Popen(
-                [sys.executable, "-c", "import sys; from deckgen.compare import worker_main; sys.exit(worker_main())",
+                [sys.executable, "-c", "import sys; from deckgen.run.variants import worker_main; sys.exit(worker_main())",
                  str(config_file), str(folder)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
             self.procs.append(proc)
@@ -346,9 +335,6 @@ class VariantJobs:
         return time.perf_counter() - start
 
     def results(self) -> list[Run]:
-        from .build import remember
-        from .trace import load_trace
-
         try:
             for index, future in self.futures.items():
                 seconds = future.result()
@@ -377,48 +363,6 @@ class VariantJobs:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def run_variants(variants: list[Variant], **kwargs) -> list[Run]:
-    """Fetch or train every variant (misses in parallel processes) and wait for them."""
-    return VariantJobs(variants, **kwargs).results()
-
-
-# --------------------------------------------------------------------------- slides
-
-@dataclass(frozen=True)
-class Item:
-    """One number (or class name) in the table; ``trace`` is set only for the deck's own run."""
-
-    text: str
-    trace: str = ""
-
-
-@dataclass(frozen=True)
-class Row:
-    label: str
-    variant: int                                  # 0 = this talk, else the variant's number
-    mae: Item
-    predictions: tuple[tuple[Item, ...], ...]     # per shown example: its outputs (or a class name)
-    outcome: str                                  # converged, stuck, diverged at ...
-    colour: str = ""
-
-    @property
-    def own(self) -> bool:
-        return self.variant == 0
-
-
-def _outcome(run: Run) -> str:
-    kind = run.diagnosis.get("kind")
-    if kind == "diverged":
-        return f"diverged at iteration {run.diagnosis['iteration']:,}"
-    if kind == "stuck":
-        return "stuck on a plateau"
-    return "converged"
-
-
-#: Line colours of the runs on the overlay plot (the deck's own run first).
-COLOURS = ("#c0392b", "#1f6fb2", "#1a8a4a", "#7b3fa0", "#d35400", "#00838f", "#b8860b", "#5c5c5c")
-
-
 def main_label(config: Config, variants: list[Variant]) -> str:
     """The deck's own run described by the keys the variants change: "learning rate 1"."""
     changed = list(dict.fromkeys(k for v in variants for k in v.overrides))
@@ -430,95 +374,7 @@ def main_label(config: Config, variants: list[Variant]) -> str:
     return label_of(values) or "this talk"
 
 
-def compare_slides(main: Run, runs: list[Run], trace, config: Config, dataset, variants: list[Variant]):
-    """The two comparison slides (curves, table) and the figure spec they need."""
-    from .story import Slide
-    from .views import fmt
-
-    p = config.deck.precision
-    L = len(trace.layers) - 1
-    n_examples, outputs = (int(n) for n in main.predictions.shape)
-    shown = list(range(min(n_examples, config.deck.max_cols)))
-    names = dataset.class_names or dataset.target_names
-    targets = trace.get("y", 0)
-
-    def outputs_of(values: np.ndarray, address=None) -> tuple[Item, ...]:
-        if outputs <= 3:
-            return tuple(Item(fmt(v, p), address(j) if address else "") for j, v in enumerate(values))
-        k = int(np.nanargmax(values)) if np.isfinite(values).any() else 0
-        return (Item(names[k] if k < len(names) else f"#{k}"),)
-
-    rows = []
-    for i, run in enumerate([main, *runs]):
-        if run.index == 0:   # the deck's own run: numbers with their trace addresses
-            t = run.final_t
-            mae = Item(fmt(trace.value("mae", t), p), f"mae@{t}:0,0")
-            preds = tuple(outputs_of(trace.get(f"a{L}", t)[r], lambda j, r=r: f"a{L}@{t}:{r},{j}") for r in shown)
-        else:
-            mae = Item(fmt(run.final_mae, p))
-            preds = tuple(outputs_of(run.predictions[r]) for r in shown)
-        rows.append(Row(label=run.label, variant=run.index, mae=mae, predictions=preds, outcome=_outcome(run),
-                        colour=COLOURS[i % len(COLOURS)]))
-    changed = list(dict.fromkeys(_NAMES.get(k, k.rpartition(".")[2].replace("_", " "))
-                                 for v in variants for k in v.overrides))
-    figure = {"kind": "compare", "path": FIGURE, "runs": [main, *runs], "theme": config.deck.theme}
-    common = {"figure": FIGURE, "count": len(runs), "final_t": f"{main.final_t:,}", "changed": tuple(changed),
-              "rows": tuple(rows)}
-    slides = [
-        Slide("slides/compare.html", "compare-curves", ctx={**common, "part": "curves"}),
-        Slide("slides/compare.html", "compare-table",
-              ctx={**common, "part": "table", "examples": tuple(str(r) for r in shown),
-                   "targets": tuple(" / ".join(fmt(v, 0 if float(v).is_integer() else p) for v in targets[r])
-                                    if outputs <= 3 else outputs_of(targets[r])[0].text for r in shown),
-                   "cut": n_examples > len(shown), "examples_total": n_examples}),
-    ]
-    return slides, figure
-
-
-def insert_slides(slides: tuple, extra: list) -> tuple:
-    """``extra`` placed just before the final predictions slide (or the end slide, or last)."""
-    ids = [s.id for s in slides]
-    for anchor in ("predictions", "end"):
-        if anchor in ids:
-            i = ids.index(anchor)
-            return tuple(slides[:i]) + tuple(extra) + tuple(slides[i:])
-    return tuple(slides) + tuple(extra)
-
-
-def draw_compare(spec: dict, path: Path) -> None:
-    """Every run's error curve on one log-scale plot, as deterministic SVG (like the deck's figures)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    from .render.figures import figure_style, plain_log_axis, save_svg
-
-    rc, _ = figure_style(spec.get("theme", "white"))
-    with matplotlib.rc_context(rc):
-        fig = Figure(figsize=(10, 4.6), layout="constrained")
-        ax = fig.add_subplot()
-        longest = 1
-        for i, run in enumerate(spec["runs"]):
-            mae = np.asarray(run.mae, dtype=float)
-            t = np.arange(len(mae))
-            ok = np.isfinite(mae) & (mae > 0)
-            longest = max(longest, len(mae) - 1)
-            label = f"{run.label} (this talk)" if run.index == 0 else run.label
-            ax.plot(t[ok], mae[ok], color=COLOURS[i % len(COLOURS)], linewidth=2.4 if run.index == 0 else 1.8,
-                    label=label)
-            if run.diagnosis.get("kind") == "diverged" and ok.any():
-                last = int(t[ok][-1])
-                ax.plot([last], [mae[last]], "x", color=COLOURS[i % len(COLOURS)], markersize=10, mew=2.5)
-        plain_log_axis(ax)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("mean absolute error")
-        ax.grid(True, which="major", alpha=0.3)
-        ax.set_xlim(0, longest)
-        ax.legend(frameon=False)
-        save_svg(fig, path)
-
-
-def figure_token(spec: dict) -> str:
-    """What the figure depends on, for reusing it between builds of a running server."""
-    return json.dumps({"kind": "compare", "theme": spec.get("theme"),
-                       "runs": [(r.key, r.label, r.index, r.diagnosis.get("kind")) for r in spec["runs"]]},
-                      sort_keys=True, default=str)
+def changed_names(variants: list[Variant]) -> tuple[str, ...]:
+    """How the keys the variants change read on a slide: ("learning rate", "layers")."""
+    return tuple(dict.fromkeys(_NAMES.get(k, k.rpartition(".")[2].replace("_", " "))
+                               for v in variants for k in v.overrides))

@@ -27,14 +27,13 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from deckgen.trace import BACKWARD_OPS, Trace, describe, pipeline
+from deckgen.core.activations import ACTIVATIONS, layer_activations
+from deckgen.core.kept import kept_iterations
+from deckgen.core.trace import BACKWARD_OPS, Trace, describe, pipeline
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
 _CHUNK = 1024  # iterations per chunk (fewer when the output errors are large)
 _CHUNK_BYTES = 8 * 2**20  # memory for one chunk of output errors when not keeping every iteration
-_ONE, _ZERO = np.array(1.0), np.array(0.0)  # 0-d arrays are cheaper operands than Python floats
-_ONE.flags.writeable = _ZERO.flags.writeable = False
 
 
 def initial_weights(layers: Sequence[int], seed: int) -> list[np.ndarray]:
@@ -124,22 +123,6 @@ def _initial_params(layers, weights, biases, bias, seed) -> dict[str, np.ndarray
     return params
 
 
-def kept_iterations(T: int, explain, checkpoints) -> list[int]:
-    """The iterations kept when not all fit: explained ones (and the next), checkpoints, T-1 and T."""
-    explain = sorted({int(t) for t in explain})
-    if isinstance(checkpoints, (int, np.integer)):
-        if checkpoints < 1:
-            raise ValueError(f"checkpoints: the step must be >= 1, got {checkpoints}")
-        marks = list(range(0, T + 1, int(checkpoints)))
-    else:
-        marks = sorted({int(t) for t in checkpoints})
-    for what, ts in (("explain", explain), ("checkpoints", marks)):
-        if ts and (ts[0] < 0 or ts[-1] > T):
-            raise ValueError(f"{what}: iterations must lie in 0..{T}, got {ts}")
-    # an explained iteration's update slides show the weights it produces, so t+1 is kept with t
-    return sorted({*explain, *(min(t + 1, T) for t in explain), *marks, max(T - 1, 0), T})
-
-
 def _matrix(name: str, value, shape: tuple[int | None, int]) -> np.ndarray:
     array = np.array(value, dtype=np.float64, ndmin=2)
     if array.ndim != 2 or any(want is not None and got != want for got, want in zip(array.shape, shape)):
@@ -148,43 +131,6 @@ def _matrix(name: str, value, shape: tuple[int | None, int]) -> np.ndarray:
     if not np.isfinite(array).all():
         raise ValueError(f"{name}: contains nan or infinity")
     return array
-
-
-# Activations and their derivative times the error, in place, written as Trask writes them:
-# sigmoid 1/(1+exp(-z)) and e*(a*(1-a)) give his numbers bit for bit.
-def _sigmoid(z, a):
-    np.negative(z, out=a)
-    np.exp(a, out=a)
-    np.add(a, _ONE, out=a)
-    np.reciprocal(a, out=a)
-
-
-def _sigmoid_delta(e, a, d):
-    np.subtract(_ONE, a, out=d)
-    np.multiply(d, a, out=d)
-    np.multiply(d, e, out=d)
-
-
-def _tanh(z, a):
-    np.tanh(z, out=a)
-
-
-def _tanh_delta(e, a, d):
-    np.multiply(a, a, out=d)
-    np.subtract(_ONE, d, out=d)
-    np.multiply(d, e, out=d)
-
-
-def _relu(z, a):
-    np.maximum(z, _ZERO, out=a)
-
-
-def _relu_delta(e, a, d):
-    np.sign(a, out=d)  # a >= 0, so sign(a) is [a > 0]
-    np.multiply(d, e, out=d)
-
-
-_FUNCS = {"sigmoid": (_sigmoid, _sigmoid_delta), "tanh": (_tanh, _tanh_delta), "relu": (_relu, _relu_delta)}
 
 
 class _Run:
@@ -210,8 +156,8 @@ class _Run:
         self.order = names
         self.eL = f"e{L}"
         self.chunk = max(1, min(_CHUNK, _CHUNK_BYTES // (8 * y.size)))
-        acts = [activation] * (L - 1) + ["sigmoid"]
-        self.funcs = [_FUNCS[a] for a in acts]
+        acts = layer_activations(L, activation)
+        self.funcs = [(ACTIVATIONS[a].forward, ACTIVATIONS[a].delta) for a in acts]
         # slot positions of W b z a e d dW db, each a list over layers 1..L (None without biases)
         self.layer_slots = [
             [self.slots[f"{p}{k}"] for k in range(1, L + 1)] if bias or "b" not in p else None

@@ -3,7 +3,7 @@
 The deck is built into a temporary folder (or ``-o OUT``) and served from
 there, so ``build/`` is never touched. A polling thread watches the config file,
 the data file, the user's template folder and the built-in templates; after a
-change has settled it rebuilds through one :class:`~deckgen.build.Session`, so
+change has settled it rebuilds through one :class:`~deckgen.pipeline.Session`, so
 a slide-only change skips training, figures and template loading.
 
 The live-reload script is added to HTML responses only, never to the files on
@@ -20,8 +20,8 @@ shows the error over the deck, which is still the last good one.
 from __future__ import annotations
 
 import json
+import signal
 import mimetypes
-import os
 import shutil
 import tempfile
 import threading
@@ -31,62 +31,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from .errors import DeckgenError
+from deckgen.errors import DeckgenError
+from deckgen.pipeline import build
+from deckgen.pipeline import load as load_config
+from deckgen.resources import default_deck, templates_dir
+from deckgen.run.pages import inject, page_templates, resolve
+from deckgen.run.session import Session
 
 HOST = "127.0.0.1"
 ENDPOINT = "/__deckgen__/"
 PORT_TRIES = 20
 WAIT_SECONDS = 20.0
-
-def _page_templates():
-    """The templates of the pages only ``serve`` sends: the reload script and the no-deck-yet page."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    from .resources import templates_dir
-
-    return Environment(loader=FileSystemLoader(str(templates_dir() / "serve")), autoescape=True,
-                       undefined=StrictUndefined, keep_trailing_newline=True)
-
-
-def inject(html: bytes, script: str) -> bytes:
-    """``html`` with ``script`` just before its last ``</body>`` (or at the end)."""
-    data = script.encode("utf-8")
-    lower = html.lower()
-    at = lower.rfind(b"</body>")
-    if at < 0:
-        return html + data
-    return html[:at] + data + html[at:]
-
-
-def resolve(root: Path, raw: str) -> Path | None:
-    """The file a request path names inside ``root``, or None (missing, hidden, or outside it).
-
-    Each segment is percent-decoded once; ``..``, ``.``, dot-files and segments
-    that decode to a slash, backslash or NUL are refused, and the result must
-    still lie inside ``root`` after symlinks are resolved.
-    """
-    path = urlsplit(raw).path
-    if not path.startswith("/"):
-        return None
-    parts = []
-    for segment in path.split("/")[1:]:
-        if segment == "":
-            continue
-        name = unquote(segment, errors="strict") if "%" in segment else segment
-        if name.startswith(".") or any(c in name for c in "/\\\0"):
-            return None
-        parts.append(name)
-    candidate = root.joinpath(*parts)
-    if candidate.is_dir():
-        candidate = candidate / "index.html"
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(candidate)
-    if os.path.commonpath([real_root, real]) != real_root or not os.path.isfile(real):
-        return None
-    return Path(real)
-
 
 @dataclass
 class State:
@@ -222,14 +179,13 @@ class DevServer:
     """Serve a deck and keep it rebuilt. ``start()`` builds, binds and starts the threads."""
 
     def __init__(self, config_path: Path | None, overrides: tuple[str, ...] | list[str] = (), *,
-                 port: int = 8000, out: Path | None = None, force: bool = False, cache=None,
+                 values: dict | None = None, port: int = 8000, out: Path | None = None, force: bool = False, cache=None,
                  echo: Callable[[str], None] = print, echo_error: Callable[[str], None] | None = None,
                  progress=None, poll: float = 0.25,
                  debounce: float = 0.2, wait_seconds: float = WAIT_SECONDS) -> None:
-        from .build import Session
-
         self.config_path = Path(config_path) if config_path is not None else None
         self.overrides = tuple(overrides)
+        self.values = dict(values or {})
         self.port = port
         self.out = Path(out).absolute() if out is not None else None
         self.force = force
@@ -241,7 +197,7 @@ class DevServer:
         self.debounce = debounce
         self.wait_seconds = wait_seconds
         self.session = Session()
-        self.pages = _page_templates()
+        self.pages = page_templates()
         self.state = State()
         self.root: Path | None = None
         self.watched: list[Path] = []
@@ -256,8 +212,6 @@ class DevServer:
 
     # -- building ----------------------------------------------------------------
     def _watch_list(self, config) -> list[Path]:
-        from .resources import default_deck, templates_dir
-
         paths = [self.config_path or default_deck()]
         if config is not None:
             if config.data.csv is not None:
@@ -272,15 +226,12 @@ class DevServer:
 
         With ``raise_errors`` a user's mistake is raised instead (the first build of ``deckgen serve``).
         """
-        from .build import build
-        from .config import load_config
-
         with self._lock:
             start = time.perf_counter()
             before = snapshot(self.watched or self._watch_list(None))   # an edit during the build is not lost
             config = None
             try:
-                config = load_config(self.config_path, list(self.overrides))
+                config = load_config(self.config_path, list(self.overrides), values=self.values)
                 out = self.out or (self._tmp / config.name)
                 result = build(config, out, force=self.force, cache=self.cache, session=self.session,
                                progress=self.progress)
@@ -383,8 +334,6 @@ class DevServer:
 
     def serve_forever(self) -> None:
         """Block until Ctrl-C (or SIGTERM), then stop and remove the temporary deck."""
-        import signal
-
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGTERM, lambda signum, frame: self._stop.set())

@@ -27,7 +27,8 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .errors import DeckgenError, OutputError
+from deckgen.errors import DeckgenError, OutputError
+from deckgen.resources import templates_dir
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 BROWSER_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome",
@@ -66,8 +67,6 @@ def written_by_deckgen(path: Path) -> bool:
 
 def build_inputs(config) -> list[Path]:
     """The files and folders a build of ``config`` reads: deck file, CSV, template folders."""
-    from .resources import templates_dir
-
     paths = [config.source, config.data.csv, config.deck.templates, templates_dir()]
     return [Path(p).absolute() for p in paths if p is not None]
 
@@ -137,7 +136,7 @@ def find_browser(explicit: str | os.PathLike | None = None) -> Path:
 
 def require_playwright():
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import sync_playwright   # heavy (starts a driver): only when printing
     except ImportError:
         raise DeckgenError(INSTALL_PLAYWRIGHT) from None
     return sync_playwright
@@ -181,7 +180,7 @@ def export_pdf(deck: str | os.PathLike, pdf: str | os.PathLike, *, fragments: bo
 
 
 def _print_pdf(index: Path, pdf: Path, fragments: bool, executable: Path, timeout: float) -> int:
-    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import Error as PlaywrightError   # heavy: only when printing
     from playwright.sync_api import sync_playwright
 
     # pdfMaxPagesPerSlide=1: reveal.js would split a slide that is taller than a page (even for a moment,

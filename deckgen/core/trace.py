@@ -25,6 +25,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from deckgen import __version__
+from deckgen.core.activations import ACTIVATIONS, layer_activations
 
 FORMAT = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -64,14 +65,6 @@ def pipeline(layers: Sequence[int], bias: bool) -> list[str]:
 BACKWARD_OPS = frozenset({"mul_deriv", "matmul_T", "scaled_outer", "scaled_colsum"})
 
 
-_ACT_TEX = {"sigmoid": r"\sigma({z})", "tanh": r"\tanh({z})", "relu": r"\max(0, {z})"}
-_DERIV_TEX = {
-    "sigmoid": r"{a} \odot (1 - {a})",
-    "tanh": r"(1 - {a}^{{2}})",
-    "relu": r"[{a} > 0]",
-}
-
-
 def describe(layers: Sequence[int], activation: str, bias: bool) -> dict[str, tuple[str, tuple[str, ...], str]]:
     """For every name: ``(op, operands, LaTeX formula)``.
 
@@ -83,7 +76,7 @@ def describe(layers: Sequence[int], activation: str, bias: bool) -> dict[str, tu
     (``eta * column sums of d``).
     """
     L = len(layers) - 1
-    acts = [activation] * (L - 1) + ["sigmoid"]
+    acts = layer_activations(L, activation)
 
     def A(k: int) -> str:  # name of a{k}, with a0 = X
         return "X" if k == 0 else f"a{k}"
@@ -103,12 +96,12 @@ def describe(layers: Sequence[int], activation: str, bias: bool) -> dict[str, tu
             out[f"z{k}"] = ("matmul_add", (A(k - 1), f"W{k}", f"b{k}"), rf"z_{{{k}}} = {prod} + b_{{{k}}}")
         else:
             out[f"z{k}"] = ("matmul", (A(k - 1), f"W{k}"), rf"z_{{{k}}} = {prod}")
-        out[f"a{k}"] = (acts[k - 1], (f"z{k}",), rf"a_{{{k}}} = " + _ACT_TEX[acts[k - 1]].format(z=f"z_{{{k}}}"))
+        out[f"a{k}"] = (acts[k - 1], (f"z{k}",), rf"a_{{{k}}} = " + ACTIVATIONS[acts[k - 1]].applied.format(z=f"z_{{{k}}}"))
         if k == L:
             out[f"e{k}"] = ("sub", ("y", f"a{k}"), rf"e_{{{k}}} = y - a_{{{k}}}")
         else:
             out[f"e{k}"] = ("matmul_T", (f"d{k + 1}", f"W{k + 1}"), rf"e_{{{k}}} = \delta_{{{k + 1}}} \cdot W_{{{k + 1}}}^{{\top}}")
-        deriv = _DERIV_TEX[acts[k - 1]].format(a=f"a_{{{k}}}")
+        deriv = ACTIVATIONS[acts[k - 1]].slope_of.format(a=f"a_{{{k}}}")
         out[f"d{k}"] = ("mul_deriv", (f"e{k}", f"a{k}"), rf"\delta_{{{k}}} = e_{{{k}}} \odot {deriv}")
         out[f"dW{k}"] = (
             "scaled_outer",
@@ -237,6 +230,18 @@ class Trace:
             f"{where} is not kept: keeping every iteration did not fit the memory budget, so this "
             f"trace keeps {_span(self.kept)}; list {t} in deck.explain or deck.checkpoints to keep it"
         )
+
+    def subset(self, want: Sequence[int]) -> "Trace":
+        """This trace keeping only the iterations ``want`` (all of which it keeps)."""
+        stacks = {}
+        for name, stack in self.stacks.items():
+            held = self.kept[: len(stack)]     # a shorter stack holds the first kept iterations
+            idx = [bisect.bisect_left(held, t) for t in want if t in held]
+            stacks[name] = np.ascontiguousarray(stack[idx])
+        return Trace(layers=self.layers, activation=self.activation, bias=self.bias,
+                     learning_rate=self.learning_rate, iterations=self.iterations, stopped_at=self.stopped_at,
+                     kept=tuple(want), complete=False, inputs=dict(self.inputs), stacks=stacks,
+                     scalars=dict(self.scalars))
 
     def __repr__(self) -> str:
         stop = "" if self.stopped_at is None else f", stopped_at={self.stopped_at}"

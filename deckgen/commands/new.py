@@ -12,6 +12,7 @@ loader checks every cell when the deck is built.
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import math
 import os
@@ -19,8 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import count
-from .errors import DeckgenError
+from deckgen.errors import DeckgenError, count
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 MAX_ROWS_READ = 200_000
@@ -77,7 +77,6 @@ def summarize_csv(path: Path, target: tuple[str, ...] = ()) -> DataSummary:
     if target:
         unknown = [t for t in target if t not in header]
         if unknown:
-            import difflib
             hints = [difflib.get_close_matches(t, header, n=1) for t in unknown]
             raise DeckgenError(*(f"--target {t}: no such column{f' (did you mean {h[0]!r}?)' if h else ''} — "
                                  f"the columns are {', '.join(header)}" for t, h in zip(unknown, hints)))

@@ -8,17 +8,28 @@ leave as one ``deckgen: error: ...`` line per problem, with no traceback unless
 
 from __future__ import annotations
 
-import os
-import shutil
+import signal
 import sys
-import threading
+import tempfile
 import time
+import webbrowser
 from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import ConfigError, DeckgenError
+from deckgen import __version__
+from deckgen.commands.options import (OUT_HINT, PathType, all_overrides, compare_option, config_argument, debug_option,
+                                     given, load, no_cache_option, open_cache, quiet_option, run_build, set_option,
+                                     templates_option)
+from deckgen.commands.export import (build_inputs, check_target, export_pdf, export_single_file, find_browser,
+                                     require_playwright)
+from deckgen.commands.new import new_deck
+from deckgen.commands.progress import ProgressBars
+from deckgen.config import FIELDS
+from deckgen.config.schema import default_text
+from deckgen.errors import DeckgenError, count
+from deckgen.run.cache import TraceCache
+from deckgen.run.serve import DevServer
 
 
 class DeckgenGroup(click.Group):
@@ -39,89 +50,6 @@ class DeckgenGroup(click.Group):
 
 
 # --------------------------------------------------------------------------- feedback
-
-class ProgressBars:
-    """Progress bars with an estimate of the time left, on one terminal line.
-
-    ``bars(label)`` returns ``update(done, total)``. A task shows only once it
-    has run for ``delay`` seconds (short training stays silent); several tasks
-    (comparison variants training in parallel) share the line. Nothing is drawn
-    when the stream is not a terminal, unless ``enabled`` says so.
-    """
-
-    def __init__(self, stream=None, *, enabled: bool | None = None, delay: float = 1.0, interval: float = 0.1,
-                 clock=time.monotonic, width: int | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = (hasattr(self.stream, "isatty") and self.stream.isatty()) if enabled is None else enabled
-        self.delay, self.interval, self.clock, self.width = delay, interval, clock, width
-        self.tasks: dict[str, list] = {}        # label -> [start, done, total]
-        self.lock = threading.Lock()
-        self.drawn = 0.0
-        self.shown = False
-
-    def __call__(self, label: str):
-        with self.lock:
-            self.tasks[label] = [self.clock(), 0, 0]
-
-        def update(done: int, total: int) -> None:
-            with self.lock:
-                task = self.tasks.get(label)
-                if task is None:
-                    return
-                task[1], task[2] = done, total
-                if total and done >= total:
-                    del self.tasks[label]
-                self._draw(force=total > 0 and done >= total)
-        return update
-
-    @staticmethod
-    def _duration(seconds: float) -> str:
-        seconds = int(round(seconds))
-        return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-    def line(self) -> str:
-        """The text of the progress line as it stands."""
-        now = self.clock()
-        shown = []
-        for label, (start, done, total) in self.tasks.items():
-            elapsed = now - start
-            if elapsed < self.delay or not total:
-                continue
-            frac = min(done / total, 1.0)
-            eta = self._duration(elapsed * (total - done) / done) if done else "?"
-            shown.append((label, frac, eta))
-        if len(shown) == 1:
-            label, frac, eta = shown[0]
-            filled = int(frac * 20)
-            return f"{label} [{'#' * filled}{'.' * (20 - filled)}] {frac:4.0%} {eta} left"
-        # several at once (variants training in parallel): short labels, one bar each
-        return " | ".join(f"{label.split(':')[0]} [{'#' * int(frac * 10)}{'.' * (10 - int(frac * 10))}] "
-                          f"{frac:.0%} {eta}" for label, frac, eta in shown)
-
-    def _draw(self, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = self.clock()
-        if not force and now - self.drawn < self.interval:
-            return
-        self.drawn = now
-        text = self.line()
-        width = self.width or shutil.get_terminal_size((100, 20)).columns
-        if len(text) > width - 1:
-            text = text[: width - 2] + "…"
-        if text or self.shown:
-            self.stream.write("\r" + text + "\x1b[K")
-            self.stream.flush()
-            self.shown = bool(text)
-
-    def close(self) -> None:
-        with self.lock:
-            self.tasks.clear()
-            if self.enabled and self.shown:
-                self.stream.write("\r\x1b[K")
-                self.stream.flush()
-                self.shown = False
-
 
 def summary(result) -> list[str]:
     """The lines printed after a build: slides, time per stage, where the trace came from, output."""
@@ -149,100 +77,6 @@ def warn_compare(cfg, result) -> None:
     if cfg.deck.compare and not result.variants:
         click.echo("deckgen: warning: every --compare / deck.compare variant trains the same run as this talk, so "
                    "there are no what-if slides — give values that differ from the talk's", err=True)
-
-
-# --------------------------------------------------------------------------- shared options
-
-class PathType(click.ParamType):
-    """A file or folder path, checked in deckgen's own words.
-
-    A wrong kind of path (a file where a folder is wanted, a missing folder
-    that must exist) is a :class:`~deckgen.errors.ConfigError`: one
-    ``deckgen: error: ... — what to do`` line and exit status 2, like every
-    other mistake in what the user typed.
-    """
-
-    def __init__(self, kind: str, hint: str, *, exists: bool = False) -> None:
-        self.kind, self.hint, self.exists = kind, hint, exists
-        self.name = kind
-
-    def convert(self, value, param, ctx) -> Path:
-        path = Path(value)
-        opts = getattr(param, "opts", None) if isinstance(param, click.Option) else None
-        label = f"{'/'.join(opts)} {value}" if opts else str(value)
-        if self.kind == "folder":
-            if path.exists() and not path.is_dir():
-                raise ConfigError(f"{label}: is a file, not a folder — {self.hint}")
-            if self.exists and not path.is_dir():
-                raise ConfigError(f"{label}: no such folder — {self.hint}")
-        else:
-            if path.is_dir():
-                raise ConfigError(f"{label}: is a folder, not a file — {self.hint}")
-            if self.exists and not path.exists():
-                raise ConfigError(f"{label}: no such file — {self.hint}")
-        return path
-
-
-OUT_HINT = "give the folder to build the deck into (default: build/<deck name>)"
-
-def _debug(ctx: click.Context, _param, value: bool) -> bool:
-    if value:
-        ctx.meta["deckgen.debug"] = True
-    return value
-
-
-debug_option = click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
-                            help="Show the full traceback of an error.")
-config_argument = click.argument("config", required=False, type=PathType(
-    "file", "give a deck file (.toml), or run `deckgen new NAME` to write one"))
-set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-                          help="Override a config key (TOML value), e.g. --set training.learning_rate=0.5. Repeatable.")
-templates_option = click.option("--templates", type=PathType(
-                                    "folder", "give the folder that holds your templates", exists=True),
-                                help="Folder of your own templates, searched before the built-in ones.")
-compare_option = click.option("--compare", "compare", multiple=True, metavar="KEY=V1,V2,...",
-                              help="Add \"what if\" slides: one variant per value, e.g. "
-                                   "--compare training.learning_rate=0.1,1,10 (replaces deck.compare). Repeatable.")
-no_cache_option = click.option("--no-cache", is_flag=True,
-                               help="Train even when the trace cache holds the run (and do not store it).")
-quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
-
-
-def all_overrides(overrides: tuple[str, ...], templates: Path | None = None, compare: tuple[str, ...] = ()) -> list[str]:
-    """``--set`` values plus what ``--templates`` and ``--compare`` mean, as overrides."""
-    extra = list(overrides)
-    if templates is not None:
-        extra.append(f"deck.templates={str(templates.resolve())!r}".replace("'", '"'))
-    if compare:
-        from .compare import compare_override
-        extra.append(compare_override(compare))
-    return extra
-
-
-def load(config: Path | None, overrides: tuple[str, ...], templates: Path | None = None,
-         compare: tuple[str, ...] = ()):
-    from .config import load_config
-
-    return load_config(config, all_overrides(overrides, templates, compare))
-
-
-def open_cache(no_cache: bool):
-    """The user's trace cache, or None with --no-cache (or DECKGEN_NO_CACHE=1)."""
-    if no_cache or os.environ.get("DECKGEN_NO_CACHE", "").lower() not in ("", "0", "false", "no"):
-        return None
-    from .cache import TraceCache
-    return TraceCache()
-
-
-def run_build(cfg, out, *, force: bool = False, no_cache: bool = False, quiet: bool = False,
-              jobs: int | None = None):
-    from .build import build
-
-    bars = ProgressBars(enabled=False) if quiet else ProgressBars()
-    try:
-        return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs)
-    finally:
-        bars.close()
 
 
 # --------------------------------------------------------------------------- commands
@@ -321,16 +155,13 @@ def serve(config, port, open_browser, out, force, overrides, templates, compare,
       deckgen serve decks/iris.toml --port 8080 --open
       deckgen serve --set training.learning_rate=0.5 --templates my-templates
     """
-    import signal
-
-    from .serve import DevServer
 
     def terminate(signum, frame):   # SIGTERM (a service manager, kill) stops the server like Ctrl-C
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
     bars = ProgressBars(enabled=False) if quiet else ProgressBars()
-    server = DevServer(config, all_overrides(overrides, templates, compare), port=port, out=out, force=force,
+    server = DevServer(config, all_overrides(overrides, compare), values=given(templates), port=port, out=out, force=force,
                        cache=open_cache(no_cache), progress=bars,
                        echo=(lambda _m: None) if quiet else click.echo,
                        echo_error=lambda m: (bars.close(), click.echo(m, err=True)))
@@ -339,7 +170,6 @@ def serve(config, port, open_browser, out, force, overrides, templates, compare,
         click.echo(f"Serving {server.url} (only on this machine) — watching {len(server.watched)} paths; "
                    "Ctrl-C to stop")
     if open_browser:
-        import webbrowser
         webbrowser.open(server.url)
     server.serve_forever()
     bars.close()
@@ -372,9 +202,6 @@ def export(config, pdf, fragments, single_file, browser, force, overrides, templ
       deckgen export decks/iris.toml --pdf iris.pdf --fragments
       deckgen export --single-file talk.html --set deck.theme=black
     """
-    import tempfile
-
-    from .export import build_inputs, check_target, export_pdf, export_single_file, find_browser, require_playwright
 
     if pdf is None and single_file is None:
         raise click.UsageError("say what to write: --pdf FILE and/or --single-file FILE.html")
@@ -433,7 +260,6 @@ def new(name, data, target, folder) -> None:
       deckgen new iris --data data/iris.csv --target species
       deckgen build decks/iris.toml
     """
-    from .scaffold import new_deck
 
     path = new_deck(name, data=data, target=tuple(target), folder=folder)
     click.echo(f"Wrote {path} — build it with: deckgen build {path}")
@@ -442,17 +268,15 @@ def new(name, data, target, folder) -> None:
 @cli.command()
 @debug_option
 def keys() -> None:
-    """List every config key with what it does.
+    """List every config key with its default and what it does.
 
     \b
     Example:
       deckgen keys
     """
-    from .config import FIELDS
-
     width = max(len(k) for k in FIELDS)
     for key, spec in FIELDS.items():
-        click.echo(f"{key:<{width}}  {spec.help}")
+        click.echo(f"{key:<{width}}  {spec.help} (default: {default_text(key)})")
 
 
 @cli.group(cls=DeckgenGroup)
@@ -479,8 +303,6 @@ def cache_info() -> None:
     Example:
       deckgen cache info
     """
-    from .cache import TraceCache
-    from .config import count
 
     info = TraceCache().info()
     click.echo(f"{info.folder}: {count(info.entries, 'run')}, {info.size / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB")
@@ -495,9 +317,7 @@ def cache_clear() -> None:
     Example:
       deckgen cache clear
     """
-    from .cache import TraceCache
 
-    from .config import count
 
     cache_ = TraceCache()
     removed, foreign = cache_.clear()

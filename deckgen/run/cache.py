@@ -23,7 +23,6 @@ evicting the least recently used entries.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import os
@@ -38,7 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from deckgen import __version__
+from deckgen.core.kept import kept_iterations
+from deckgen.core.trace import load_trace
 
 FORMAT = 1
 DEFAULT_LIMIT_MB = 1024
@@ -73,10 +74,10 @@ def default_limit() -> int:
 @lru_cache(maxsize=1)
 def code_digest() -> str:
     """SHA-256 of the training code, so an edited ``train.py`` never reuses old runs."""
-    here = Path(__file__).resolve().parent
+    core = Path(__file__).resolve().parent.parent / "core"
     h = hashlib.sha256()
-    for name in ("train.py", "trace.py"):
-        path = here / name
+    for name in sorted(p.name for p in core.glob("*.py")):
+        path = core / name
         h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
     return h.hexdigest()
 
@@ -105,8 +106,6 @@ def wanted(config) -> list[int]:
     The rule is the training code's own: the explained iterations, the
     checkpoints, ``T-1`` and ``T``.
     """
-    from .train import kept_iterations
-
     return kept_iterations(config.training.iterations, config.deck.explain, config.deck.checkpoints)
 
 
@@ -147,22 +146,7 @@ def fit_to(trace, config, budget: bool | None):
         return None
     if list(kept) == want:
         return trace
-    return _subset(trace, want)
-
-
-def _subset(trace, want: list[int]):
-    """A trace keeping only the iterations ``want`` (all of which ``trace`` keeps)."""
-    from .trace import Trace
-
-    stacks = {}
-    for name, stack in trace.stacks.items():
-        held = trace.kept[: len(stack)]     # a shorter stack holds the first kept iterations
-        idx = [bisect.bisect_left(held, t) for t in want if t in held]
-        stacks[name] = np.ascontiguousarray(stack[idx])
-    return Trace(layers=trace.layers, activation=trace.activation, bias=trace.bias,
-                 learning_rate=trace.learning_rate, iterations=trace.iterations, stopped_at=trace.stopped_at,
-                 kept=tuple(want), complete=False, inputs=dict(trace.inputs), stacks=stacks,
-                 scalars=dict(trace.scalars))
+    return trace.subset(want)
 
 
 # --------------------------------------------------------------------------- the store
@@ -217,8 +201,6 @@ class TraceCache:
         return trace, meta.get("by_budget")
 
     def _read(self, folder: Path):
-        from .trace import load_trace
-
         meta = json.loads((folder / ENTRY).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
             raise CorruptEntry(f"unknown cache format {meta.get('format')!r}")

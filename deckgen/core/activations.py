@@ -1,0 +1,88 @@
+"""Activation functions: everything deckgen knows about each one, in one place.
+
+Training uses ``forward`` and ``delta`` (in place, into preallocated arrays),
+the trace uses the formulas, the story the symbols and definitions, and the
+figures ``curve``. Adding an activation is one new :class:`Activation` in
+:data:`ACTIVATIONS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+_ONE, _ZERO = np.array(1.0), np.array(0.0)  # 0-d arrays are cheaper operands than Python floats
+_ONE.flags.writeable = _ZERO.flags.writeable = False
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    forward: Callable[[np.ndarray, np.ndarray], None]            # a = f(z), written into ``a``
+    delta: Callable[[np.ndarray, np.ndarray, np.ndarray], None]  # d = e * f'(z) from a, written into ``d``
+    curve: Callable[[np.ndarray], np.ndarray]                    # f(z), for plotting
+    symbol: str          # the function's name in formulas: \sigma
+    applied: str         # a = f(z) in formulas, with {z} for the argument
+    definition: str      # f(z) = ... in full
+    op: str              # the operator written between matrices: σ
+    slope: str           # f'(z) written with a, as the delta slide shows it
+    slope_of: str        # the same with {a} for the argument, for the trace's formulas
+
+
+# sigmoid as Trask writes it, 1/(1+exp(-z)) and e*(a*(1-a)), gives his numbers bit for bit.
+def _sigmoid(z, a):
+    np.negative(z, out=a)
+    np.exp(a, out=a)
+    np.add(a, _ONE, out=a)
+    np.reciprocal(a, out=a)
+
+
+def _sigmoid_delta(e, a, d):
+    np.subtract(_ONE, a, out=d)
+    np.multiply(d, a, out=d)
+    np.multiply(d, e, out=d)
+
+
+def _tanh(z, a):
+    np.tanh(z, out=a)
+
+
+def _tanh_delta(e, a, d):
+    np.multiply(a, a, out=d)
+    np.subtract(_ONE, d, out=d)
+    np.multiply(d, e, out=d)
+
+
+def _relu(z, a):
+    np.maximum(z, _ZERO, out=a)
+
+
+def _relu_delta(e, a, d):
+    np.sign(a, out=d)  # a >= 0, so sign(a) is [a > 0]
+    np.multiply(d, e, out=d)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation(
+        "sigmoid", _sigmoid, _sigmoid_delta, lambda z: 1.0 / (1.0 + np.exp(-z)),
+        symbol=r"\sigma", applied=r"\sigma({z})", definition=r"\sigma(z) = \frac{1}{1 + e^{-z}}", op="\u03c3",
+        slope=r"a \odot (1 - a)", slope_of=r"{a} \odot (1 - {a})"),
+    "tanh": Activation(
+        "tanh", _tanh, _tanh_delta, np.tanh,
+        symbol=r"\tanh", applied=r"\tanh({z})", definition=r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
+        op="tanh", slope=r"(1 - a^{2})", slope_of=r"(1 - {a}^{{2}})"),
+    "relu": Activation(
+        "relu", _relu, _relu_delta, lambda z: np.maximum(0.0, z),
+        symbol=r"\mathrm{relu}", applied=r"\max(0, {z})", definition=r"\mathrm{relu}(z) = \max(0, z)",
+        op="relu", slope=r"[a > 0]", slope_of=r"[{a} > 0]"),
+}
+
+#: The activation of the output layer (hidden layers use ``network.activation``).
+OUTPUT = "sigmoid"
+
+
+def layer_activations(n_layers: int, hidden: str) -> list[str]:
+    """The activation of layers 1..L: ``hidden`` for the hidden layers, :data:`OUTPUT` for the last."""
+    return [hidden] * (n_layers - 1) + [OUTPUT]

@@ -1,0 +1,39 @@
+"""How a training run went, read from its error series: converged, stuck or diverged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def diagnose(trace) -> dict[str, Any]:
+    """How training went: converged, stuck on a plateau, or diverged (with where, and a one-line message).
+
+    Diverged means a value became infinite or NaN (training stopped there), or the error ended no
+    better than it started after jumping up on the way (steps so large the units saturate).
+    """
+    mae = np.asarray(trace.series("mae"), dtype=float)
+    if trace.stopped_at is not None:
+        at = int(trace.stopped_at)
+        return {"kind": "diverged", "reason": "overflow", "iteration": at, "last_finite": max(at - 1, 0),
+                "message": f"training diverged at iteration {at:,}: a value became infinite or NaN"}
+    final = float(mae[-1])
+    start_t = 0
+    if len(mae) >= 20 and final >= 0.98 * mae[0] and mae[: max(len(mae) // 10, 2)].max() > mae[0] * 1.01:
+        away = np.nonzero(np.abs(mae - final) > 0.01 * max(final, 1e-12))[0]
+        start_t = int(away[-1] + 1) if len(away) else 0
+        return {"kind": "diverged", "reason": "overshoot", "iteration": start_t, "last_finite": len(mae) - 1,
+                "final": final,
+                "message": f"training diverged: from iteration {start_t:,} the error is stuck at {final:.3f}, "
+                           "no better than at the start (the steps overshoot)"}
+    if final > 0.1 and len(mae) >= 20:
+        tail = mae[int(len(mae) * 0.8):]
+        change = float(abs(tail[0] - tail[-1]) / max(tail[0], 1e-12))
+        if change < 0.01:
+            # the plateau starts where the error last differed from its final value by more than 1%
+            away = np.nonzero(np.abs(mae - final) > 0.01 * max(final, 1e-12))[0]
+            start_t = int(away[-1] + 1) if len(away) else 0
+            return {"kind": "stuck", "iteration": start_t, "final": final,
+                    "message": f"training got stuck: the error stays at {final:.3f} from iteration {start_t:,}"}
+    return {"kind": "converged", "final": final, "message": ""}

@@ -1,0 +1,145 @@
+"""``deckgen.build(config, out)``: the whole pipeline, written safely.
+
+config -> dataset -> trace -> story -> HTML + figures + assets, built in a
+temporary folder beside ``out`` and swapped into place only when complete, so a
+failed or interrupted build leaves the last good deck as it was.
+
+Training is the slow stage. With a :class:`~deckgen.run.cache.TraceCache` a run
+is trained once per training setup; with a :class:`~deckgen.run.session.Session`
+(what ``deckgen serve`` keeps between rebuilds) the last traces, figures and
+template environment stay in memory too, so a change to the slides alone
+rebuilds in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from deckgen.config import Config, load_config
+from deckgen.data import load_dataset, resolve_layers
+from deckgen.data.csvfile import problems as csv_problems
+from deckgen.errors import ConfigError
+from deckgen.output import check_out, staging
+from deckgen.render.deck import write_deck
+from deckgen.render.worker import FigureWorker
+from deckgen.run.session import Session
+from deckgen.run.traces import obtain_trace, remember, train_for, trace_key
+from deckgen.run.variants import VariantJobs, changed_names, main_label, summarize, variants_of
+from deckgen.story import build_story
+from deckgen.story.compare import compare_slides, insert_slides
+
+#: ``progress(label)`` returns ``update(done, total)``; see :func:`~deckgen.run.traces.train_for`.
+Progress = Callable[[str], Callable[[int, int], None]]
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    slides: int
+    timings: dict[str, float] = field(default_factory=dict)
+    diagnosis: dict = field(default_factory=dict)
+    trained: bool = True               # False when the trace came from the cache or the session
+    variants: list = field(default_factory=list)   # compare.Run of every "what if" variant
+
+
+def load(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), *,
+         values: dict | None = None) -> Config:
+    """Read and validate a deck file with ``--set`` overrides (None: the built-in talk).
+
+    Like :func:`deckgen.config.load_config`, but when the config has problems
+    and names a CSV file, that file's problems are reported in the same go.
+    """
+    try:
+        return load_config(path, overrides, values=values)
+    except ConfigError as exc:
+        if exc.csv is not None:
+            exc.messages += csv_problems(**exc.csv)
+        raise
+
+
+def default_out(config: Config) -> Path:
+    return Path("build") / config.name
+
+
+def build(config: Config, out: str | Path | None = None, *, force: bool = False,
+          trainer: Callable | None = None, cache=None, session: Session | None = None,
+          progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
+    """Build the deck a config describes into ``out`` (default ``build/<name>``).
+
+    ``cache``: a :class:`~deckgen.run.cache.TraceCache` to reuse and store runs in
+    (None: always train). ``session``: a :class:`Session` kept between builds.
+    ``progress``: see :data:`Progress`. ``jobs``: processes for comparison variants.
+    """
+    out = Path(out) if out is not None else default_out(config)
+    out = out.absolute()
+    check_out(out, force)   # a folder that cannot be built into stops the build before training
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = timings.get(stage, 0.0) + now - clock
+        clock = now
+
+    if session is not None:
+        session.start()
+    dataset = load_dataset(config)
+    layers = resolve_layers(config, dataset)
+    key = trace_key(config, dataset, layers)
+    lap("data")
+    trained = []
+
+    def counted_trainer(*args):
+        trained.append(True)
+        return (trainer or train_for)(*args)
+
+    bar = progress("training") if progress is not None else None
+
+    def train_with_bar(cfg, data, lay):
+        trained.append(True)
+        return train_for(cfg, data, lay, progress=bar)
+
+    variants, jobs_ = [], None
+    if config.deck.compare:   # variants start training in other processes while the main run trains here
+        variants = variants_of(config)
+        jobs_ = VariantJobs(variants, cache=cache, session=session, progress=progress, jobs=jobs)
+    worker = None
+    try:
+        trace = obtain_trace(config, dataset, layers, key=key, cache=cache, session=session, lookup_only=True)
+        if trace is None:
+            if session is None and FigureWorker.wanted():   # matplotlib loads there while this trains
+                worker = FigureWorker()
+            trace = obtain_trace(config, dataset, layers, key=key, session=session, store=False,
+                                 trainer=counted_trainer if trainer is not None else train_with_bar)
+        lap("train")
+        runs = jobs_.results() if jobs_ is not None else []
+    except BaseException:
+        if jobs_ is not None:
+            jobs_.cancel()
+        if worker is not None:
+            worker.close()
+        raise
+    if jobs_ is not None:
+        lap("compare")
+    extra_figures: tuple = ()
+    story = build_story(config, dataset, trace)
+    if runs:
+        main = summarize(trace, main_label(config, variants), 0, key=key)
+        slides, figure = compare_slides(main, runs, trace, config, dataset, changed_names(variants))
+        story = replace(story, slides=insert_slides(story.slides, slides))
+        extra_figures = (figure,)
+    lap("story")
+    with staging(out, force) as tmp:   # installed into out only when everything is written
+        write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures, worker=worker)
+        lap("render")
+        if trained and cache is not None:   # a new run: into the cache, from the files just saved
+            remember(trace, config, key, cache=cache, session=session, folder=tmp)
+    lap("write")
+    if session is not None:
+        session.finish()
+    return BuildResult(out=out, slides=len(story.slides), timings=timings, diagnosis=story.summary["diagnosis"],
+                       trained=bool(trained), variants=runs)

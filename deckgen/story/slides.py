@@ -1,0 +1,47 @@
+"""The view-models the templates read: one :class:`Slide` per slide, and the whole :class:`Story`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from deckgen.story.views import MatrixView, Worked
+
+
+@dataclass(frozen=True)
+class Slide:
+    template: str                      # e.g. "slides/matmul.html"
+    id: str                            # stable anchor, e.g. "t0-z1"
+    title: str = ""
+    formula: str = ""                  # LaTeX
+    matrices: tuple[MatrixView, ...] = ()
+    worked: tuple[Worked, ...] = ()
+    worked_total: int = 0              # how many result cells exist (to say "4 of 600 worked")
+    ops: tuple[str, ...] = ()          # the operator shown before each matrix after the first
+    ctx: dict[str, Any] = field(default_factory=dict)   # further template values, already formatted
+    animate: bool = False
+
+    @property
+    def approx(self) -> bool:
+        """Whether a worked step uses ``≈``: its shown (rounded) inputs miss the shown result."""
+        return any(tok.text == " \u2248 " for w in self.worked for tok in w.tokens)
+
+    @property
+    def density(self) -> str:
+        """How tightly the slide's matrices must be set: roomy, normal or dense."""
+        cols = sum(len(m.rows[0]) + bool(m.row_labels) for m in self.matrices if m.rows)
+        rows = max((len(m.rows) for m in self.matrices), default=0)
+        if cols > 24 or rows > 10:
+            return "dense"
+        if cols > 12 or rows > 5:
+            return "normal"
+        return "roomy"
+
+
+@dataclass(frozen=True)
+class Story:
+    title: str
+    slides: tuple[Slide, ...]
+    theme: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    figures: tuple[dict[str, Any], ...] = ()        # figures the slides refer to, for the render stage

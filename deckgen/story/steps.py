@@ -1,0 +1,273 @@
+"""The calculation slides of one explained iteration, in the order the network computes them.
+
+Each slide shows the matrices of one step and works out some of its result
+cells with the numbers as shown (``=`` when the rounded numbers give the shown
+result, ``≈`` when they do not).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from deckgen.core.activations import ACTIVATIONS, layer_activations
+from deckgen.story.slides import Slide
+from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, fmt, num, parse_number, pick, split_name, tex_label,
+                                 tok)
+
+
+class Steps:
+    """Collects slides for one trace; a class only to share the layout and trace."""
+
+    def __init__(self, trace, layout: Layout, worked_cells: int, learning_rate: float) -> None:
+        self.trace = trace
+        self.lay = layout
+        self.p = layout.precision
+        self.limit = worked_cells
+        self.lr = float(learning_rate)
+        self.eta = f"{self.lr:g}"
+        self.L = len(trace.layers) - 1
+        self.acts = layer_activations(self.L, trace.activation)
+        self.figures: list[dict[str, Any]] = []
+
+    # ----------------------------------------------------------------- helpers
+    def n(self, name: str, t: int, r: int, c: int) -> Num:
+        return num(self.trace, name, t, r, c, self.p)
+
+    def shown_value(self, name: str, t: int, r: int, c: int) -> float:
+        """A trace value as the slide shows it (rounded to the deck's precision)."""
+        return parse_number(fmt(self.trace.value(name, t, r, c), self.p))
+
+    def equals(self, result: Num, from_shown: float) -> Token:
+        """``=`` when the numbers on the slide give the shown result, else ``≈`` (they are rounded)."""
+        return Token(" = " if fmt(from_shown, self.p) == result.text else " \u2248 ")
+
+    def src(self, k: int) -> str:
+        return "X" if k == 1 else f"a{k - 1}"
+
+    def cells(self, name: str, t: int) -> list[tuple[int, int]]:
+        """Result cells to work out: every shown cell when few, else the first ``limit`` shown ones."""
+        m = self.trace.get(name, t)
+        per_example = split_name(name)[0] in ("z", "a", "e", "d")
+        rows = self.lay.shown(m.shape[0], self.lay.max_rows, per_example)
+        cols = self.lay.shown(m.shape[1], self.lay.max_cols, False)
+        return [(r, c) for r in rows for c in cols][: self.limit]
+
+    def examples(self, n: int) -> list[int | None]:
+        """The example rows a sum over examples shows: the rows on the slide, ``None`` where rows are skipped."""
+        return pick(n, self.lay.max_rows, self.lay.example_rows)
+
+    def total(self, name: str, t: int) -> int:
+        m = self.trace.get(name, t)
+        return int(m.shape[0] * m.shape[1])
+
+    @staticmethod
+    def cut(items: list) -> list:
+        """A long list of terms cut to its first three and last one, ``None`` marking the gap."""
+        return items if len(items) <= 6 or None in items else items[:3] + [None] + items[-1:]
+
+    def sum_terms(self, items: list) -> list[Token]:
+        """``a·b + c·d + ⋯`` from (Num, Num) pairs or single Nums, ``None`` standing for skipped terms."""
+        out: list[Token] = []
+        for i, item in enumerate(items):
+            if i:
+                out.append(Token(" + "))
+            if item is None:
+                out.append(Token("\u22ef"))
+            elif isinstance(item, tuple):
+                out += [*tok(item[0], wrap=True), Token("\u00b7"), *tok(item[1], wrap=True)]
+            else:
+                out += list(tok(item, wrap=True))
+        return out
+
+    # ----------------------------------------------------------------- slides
+    def matmul(self, t: int, k: int) -> Slide:
+        """``z{k} = a{k-1} · W{k} (+ b{k})``."""
+        tr, src, W, z = self.trace, self.src(k), f"W{k}", f"z{k}"
+        worked = []
+        inner = tr.get(W, t).shape[0]
+        for r, c in self.cells(z, t):
+            pairs = self.cut([(self.n(src, t, r, i), self.n(W, t, i, c)) for i in range(inner)])
+            tokens = self.sum_terms(pairs)
+            value = sum(self.shown_value(src, t, r, i) * self.shown_value(W, t, i, c) for i in range(inner))
+            if tr.bias:
+                tokens += [Token(" + "), *tok(self.n(f"b{k}", t, 0, c), wrap=True)]
+                value += self.shown_value(f"b{k}", t, 0, c)
+            zn = self.n(z, t, r, c)
+            tokens += [self.equals(zn, value), *tok(zn)]
+            worked.append(Worked(target=f"{z}:{r},{c}", rows=(f"{src}:{r}",), cols=(f"{W}:{c}",),
+                                 cells=((f"b{k}:0,{c}",) if tr.bias else ()), tokens=tuple(tokens)))
+        mats = [self.lay.matrix(tr, src, t), self.lay.matrix(tr, W, t)]
+        if tr.bias:
+            mats.append(self.lay.matrix(tr, f"b{k}", t))
+        mats.append(self.lay.matrix(tr, z, t))
+        ops = ("\u00b7", "+", "=") if tr.bias else ("\u00b7", "=")
+        return Slide("slides/matmul.html", f"t{t}-{z}", formula=tr.formula(z), matrices=tuple(mats),
+                     worked=tuple(worked), worked_total=self.total(z, t), ops=ops,
+                     ctx={"k": k, "t": t, "layer": k, "hidden": k < self.L, "what": "weighted sums",
+                          "left": tex_label(src), "right": tex_label(W), "result": tex_label(z),
+                          "inner": inner, "bias": tr.bias, "gradient": False, "backprop": False})
+
+    def activate(self, t: int, k: int) -> Slide:
+        tr, z, a = self.trace, f"z{k}", f"a{k}"
+        act = self.acts[k - 1]
+        worked = []
+        for r, c in self.cells(a, t):
+            zn, an = self.n(z, t, r, c), self.n(a, t, r, c)
+            zs = self.shown_value(z, t, r, c)
+            if act == "sigmoid":
+                tokens = [Token("\u03c3("), *tok(zn), Token(") = 1 / (1 + e"),
+                          Token(fmt(-zs, self.p), kind="sup"), Token(")"), self.equals(an, 1 / (1 + np.exp(-zs)))]
+            elif act == "tanh":
+                tokens = [Token("tanh("), *tok(zn), Token(")"), self.equals(an, np.tanh(zs))]
+            else:
+                tokens = [Token("max(0, "), *tok(zn), Token(")"), self.equals(an, max(0.0, zs))]
+            worked.append(Worked(target=f"{a}:{r},{c}", cells=(f"{z}:{r},{c}",), tokens=(*tokens, *tok(an))))
+        return Slide("slides/elementwise.html", f"t{t}-{a}", formula=tr.formula(a),
+                     matrices=(self.lay.matrix(tr, z, t), self.lay.matrix(tr, a, t)),
+                     worked=tuple(worked), worked_total=self.total(a, t), ops=(ACTIVATIONS[act].op,),
+                     ctx={"k": k, "t": t, "step": "activation", "activation": act,
+                          "definition": ACTIVATIONS[act].definition, "output": k == self.L})
+
+    def curve(self, t: int, k: int) -> Slide:
+        """The activation function's own slide: its curve with this iteration's ``z{k}`` marked."""
+        act = self.acts[k - 1]
+        path = f"figures/activation-t{t}-{k}.svg"
+        self.figures.append({"kind": "activation", "path": path, "activation": act, "name": f"z{k}", "t": t})
+        z = self.trace.get(f"z{k}", t)
+        return Slide("slides/activation.html", f"t{t}-f{k}", formula=ACTIVATIONS[act].definition,
+                     ctx={"k": k, "t": t, "activation": act, "figure": path, "output": k == self.L,
+                          "count": int(z.size), "zmin": fmt(float(z.min()), self.p), "zmax": fmt(float(z.max()), self.p)})
+
+    def error(self, t: int) -> Slide:
+        tr, L = self.trace, self.L
+        e, a = f"e{L}", f"a{L}"
+        worked = []
+        for r, c in self.cells(e, t):
+            en = self.n(e, t, r, c)
+            value = self.shown_value("y", t, r, c) - self.shown_value(a, t, r, c)
+            tokens = [*tok(self.n("y", t, r, c)), Token(f" {MINUS} "), *tok(self.n(a, t, r, c), wrap=True),
+                      self.equals(en, value), *tok(en)]
+            worked.append(Worked(target=f"{e}:{r},{c}", cells=(f"y:{r},{c}", f"{a}:{r},{c}"), tokens=tuple(tokens)))
+        return Slide("slides/elementwise.html", f"t{t}-{e}", formula=tr.formula(e),
+                     matrices=(self.lay.matrix(tr, "y", t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, e, t)),
+                     worked=tuple(worked), worked_total=self.total(e, t), ops=(MINUS, "="),
+                     ctx={"k": L, "t": t, "step": "output_error", "loss": self.n("loss", t, 0, 0),
+                          "mae": self.n("mae", t, 0, 0), "loss_formula": tr.formula("loss"),
+                          "mae_formula": tr.formula("mae")})
+
+    def delta(self, t: int, k: int) -> Slide:
+        tr, e, a, d = self.trace, f"e{k}", f"a{k}", f"d{k}"
+        act = self.acts[k - 1]
+        worked = []
+        for r, c in self.cells(d, t):
+            en, an, dn = self.n(e, t, r, c), self.n(a, t, r, c), self.n(d, t, r, c)
+            es, as_ = self.shown_value(e, t, r, c), self.shown_value(a, t, r, c)
+            if act == "sigmoid":
+                tokens = [*tok(en, True), Token(" \u00b7 "), *tok(an, True), Token(" \u00b7 (1 "), Token(MINUS),
+                          Token(" "), *tok(an, True), Token(")")]
+                value = es * as_ * (1 - as_)
+            elif act == "tanh":
+                tokens = [*tok(en, True), Token(" \u00b7 (1 "), Token(MINUS), Token(" "), *tok(an, True),
+                          Token("\u00b2)")]
+                value = es * (1 - as_ ** 2)
+            else:
+                slope = 1 if tr.value(a, t, r, c) > 0 else 0
+                tokens = [*tok(en, True), Token(f" \u00b7 {slope}")]
+                value = es * slope
+            worked.append(Worked(target=f"{d}:{r},{c}", cells=(f"{e}:{r},{c}", f"{a}:{r},{c}"),
+                                 tokens=(*tokens, self.equals(dn, value), *tok(dn))))
+        return Slide("slides/elementwise.html", f"t{t}-{d}", formula=tr.formula(d),
+                     matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, d, t)),
+                     worked=tuple(worked), worked_total=self.total(d, t), ops=(f"\u2299 {ACTIVATIONS[act].op}\u2032", "="),
+                     ctx={"k": k, "t": t, "step": "delta", "activation": act, "derivative": ACTIVATIONS[act].slope,
+                          "output": k == self.L})
+
+    def backprop(self, t: int, k: int) -> Slide:
+        """``e{k} = d{k+1} · W{k+1}ᵀ`` for a hidden layer."""
+        tr, d, W, e = self.trace, f"d{k + 1}", f"W{k + 1}", f"e{k}"
+        inner = tr.get(W, t).shape[1]
+        worked = []
+        for r, c in self.cells(e, t):
+            pairs = self.cut([(self.n(d, t, r, i), self.n(W, t, c, i)) for i in range(inner)])
+            value = sum(self.shown_value(d, t, r, i) * self.shown_value(W, t, c, i) for i in range(inner))
+            en = self.n(e, t, r, c)
+            tokens = self.sum_terms(pairs) + [self.equals(en, value), *tok(en)]
+            worked.append(Worked(target=f"{e}:{r},{c}", rows=(f"{d}:{r}", f"{W}:{c}"), tokens=tuple(tokens)))
+        return Slide("slides/matmul.html", f"t{t}-{e}", formula=tr.formula(e),
+                     matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, W, t, transposed=True),
+                               self.lay.matrix(tr, e, t)),
+                     worked=tuple(worked), worked_total=self.total(e, t), ops=("\u00b7", "="),
+                     ctx={"k": k, "t": t, "what": "hidden errors", "left": tex_label(d),
+                          "right": tex_label(W) + r"^{\top}", "result": tex_label(e), "inner": inner,
+                          "backprop": True, "gradient": False, "bias": False})
+
+    def gradient(self, t: int, k: int) -> list[Slide]:
+        """``ΔW{k} = η · a{k-1}ᵀ · δ{k}`` (and ``Δb{k}``), summed over the examples on the slide."""
+        tr, src, d, dW = self.trace, self.src(k), f"d{k}", f"dW{k}"
+        n_examples = tr.get(d, t).shape[0]
+        rows = self.examples(n_examples)
+        worked = []
+        for r, c in self.cells(dW, t):
+            pairs = [None if i is None else (self.n(src, t, i, r), self.n(d, t, i, c)) for i in rows]
+            value = self.lr * sum(self.shown_value(src, t, i, r) * self.shown_value(d, t, i, c) for i in range(n_examples))
+            dn = self.n(dW, t, r, c)
+            tokens = [Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(pairs)), Token(")"),
+                      self.equals(dn, value), *tok(dn)]
+            worked.append(Worked(target=f"{dW}:{r},{c}", cols=(f"{src}:{r}", f"{d}:{c}"), tokens=tuple(tokens)))
+        slides = [Slide("slides/matmul.html", f"t{t}-{dW}", formula=tr.formula(dW),
+                        matrices=(self.lay.matrix(tr, src, t, transposed=True), self.lay.matrix(tr, d, t),
+                                  self.lay.matrix(tr, dW, t)),
+                        worked=tuple(worked), worked_total=self.total(dW, t), ops=("\u00b7", f"\u00d7 {self.eta} ="),
+                        ctx={"k": k, "t": t, "what": "weight changes", "left": tex_label(src) + r"^{\top}",
+                             "right": tex_label(d), "result": tex_label(dW), "inner": n_examples,
+                             "gradient": True, "eta": self.eta, "backprop": False, "bias": False})]
+        if tr.bias:
+            db = f"db{k}"
+            worked = []
+            for r, c in self.cells(db, t):
+                terms = [None if i is None else self.n(d, t, i, c) for i in rows]
+                value = self.lr * sum(self.shown_value(d, t, i, c) for i in range(n_examples))
+                dn = self.n(db, t, r, c)
+                worked.append(Worked(target=f"{db}:{r},{c}", cols=(f"{d}:{c}",),
+                                     tokens=(Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(terms)),
+                                             Token(")"), self.equals(dn, value), *tok(dn))))
+            slides.append(Slide("slides/elementwise.html", f"t{t}-{db}", formula=tr.formula(db),
+                                matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, db, t)),
+                                worked=tuple(worked), worked_total=self.total(db, t),
+                                ops=(f"\u2192 {self.eta} \u00d7 column sums \u2192",),
+                                ctx={"k": k, "t": t, "step": "bias_gradient", "eta": self.eta}))
+        return slides
+
+    def update(self, t: int, k: int, name: str = "W") -> Slide:
+        tr, W, dW = self.trace, f"{name}{k}", f"d{name}{k}"
+        worked = []
+        for r, c in self.cells(W, t):
+            new = self.n(W, t + 1, r, c)
+            value = self.shown_value(W, t, r, c) + self.shown_value(dW, t, r, c)
+            tokens = [*tok(self.n(W, t, r, c)), Token(" + "), *tok(self.n(dW, t, r, c), wrap=True),
+                      self.equals(new, value), *tok(new)]
+            worked.append(Worked(target=f"{W}:{r},{c}", cells=(f"{dW}:{r},{c}",), tokens=tuple(tokens)))
+        after = self.lay.matrix(tr, W, t + 1, animate=True, caption=f"iteration {t + 1}")
+        return Slide("slides/update.html", f"t{t}-update-{W}",
+                     formula=rf"{tex_label(W)} \leftarrow {tex_label(W)} + {tex_label(dW)}",
+                     matrices=(self.lay.matrix(tr, W, t, caption=f"iteration {t}"), self.lay.matrix(tr, dW, t), after),
+                     worked=tuple(worked), worked_total=self.total(W, t), ops=("+", "="),
+                     ctx={"k": k, "t": t, "next": t + 1, "bias": name == "b"})
+
+    def iteration(self, t: int) -> list[Slide]:
+        """Every calculation step of iteration ``t``, in the order the network computes them."""
+        L, slides = self.L, []
+        for k in range(1, L + 1):
+            slides += [self.matmul(t, k), self.curve(t, k), self.activate(t, k)]
+        slides += [self.error(t), self.delta(t, L)]
+        for k in range(L - 1, 0, -1):
+            slides += [self.backprop(t, k), self.delta(t, k)]
+        for k in range(1, L + 1):
+            slides += self.gradient(t, k)
+        for k in range(1, L + 1):
+            slides.append(self.update(t, k))
+            if self.trace.bias:
+                slides.append(self.update(t, k, "b"))
+        return slides

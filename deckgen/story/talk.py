@@ -1,0 +1,128 @@
+"""Trace -> the talk: an ordered list of slide view-models.
+
+This is where the deck's structure is decided: which slides exist, which
+matrices each one shows, which result cells are worked out step by step and
+what is highlighted while they are. It is pure (no files, no HTML) so it can be
+tested without rendering. Wording lives in the templates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from deckgen.core.diagnose import diagnose
+from deckgen.core.kept import checkpoints_of
+from deckgen.story.diagram import diagram
+from deckgen.story.slides import Slide, Story
+from deckgen.story.steps import Steps
+from deckgen.story.views import Layout, num, pick
+
+MAE_FIGURE = "figures/mae.svg"
+
+
+def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
+    """The data as read from the file (text, no trace numbers), cut like the matrices."""
+    if not dataset.raw or not dataset.raw_header:
+        return None
+    rows = pick(len(dataset.raw), layout.max_rows, layout.example_rows)
+    cols = pick(len(dataset.raw_header), layout.max_cols + 2)
+    return {
+        "header": ["\u2026" if c is None else dataset.raw_header[c] for c in cols],
+        "rows": [{"label": "\u22ee" if r is None else str(r),
+                  "cells": ["\u2026" if (r is None or c is None) else dataset.raw[r][c] for c in cols]}
+                 for r in rows],
+        "shape": f"{len(dataset.raw)} \u00d7 {len(dataset.raw_header)}",
+    }
+
+
+def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None:
+    """Predicted class of each shown example (the output with the largest value) next to its true class."""
+    names = dataset.class_names
+    L = len(trace.layers) - 1
+    if not names or len(names) != trace.layers[-1] or len(names) < 2:
+        return None
+    a, y = trace.get(f"a{L}", t), trace.get("y", t)
+    best, truth = np.argmax(a, axis=1), np.argmax(y, axis=1)
+    rows = []
+    for r in layout.shown(a.shape[0], layout.max_rows, True):
+        rows.append({"label": str(r), "true": names[truth[r]], "predicted": names[best[r]],
+                     "output": num(trace, f"a{L}", t, r, int(best[r]), layout.precision),
+                     "correct": bool(best[r] == truth[r])})
+    correct = int(np.sum(best == truth))
+    return {"rows": rows, "correct": f"{correct:,}", "total": f"{len(best):,}", "all": correct == len(best)}
+
+
+def build_story(config, dataset, trace) -> Story:
+    """The pure heart of deckgen: one view-model per slide, in order."""
+    deck = config.deck
+    layers = trace.layers
+    L = len(layers) - 1
+    layout = Layout(precision=deck.precision, max_rows=deck.max_rows, max_cols=deck.max_cols,
+                    example_rows=dataset.rows if dataset.rows and len(dataset.rows) < dataset.n_examples else None,
+                    n_layers=L, trask_names=deck.trask_names,
+                    feature_names=dataset.feature_names, target_names=dataset.target_names)
+    b = Steps(trace, layout, deck.worked_cells, trace.learning_rate)
+    node_names = (dataset.feature_names,) + tuple(() for _ in layers[1:-1]) + (dataset.target_names,)
+    diag = diagnose(trace)
+    last = trace.last
+    final_t = last - 1 if last >= 1 and trace.has(f"a{L}", last - 1) else last
+    checkpoints = [t for t in checkpoints_of(deck.checkpoints, trace.iterations, trace.stopped_at) if trace.has(f"a{L}", t)]
+    explain = [t for t in deck.explain if t < trace.iterations and trace.has(f"dW{L}", t)]
+    skipped = [t for t in deck.explain if t not in explain]
+    summary = {
+        "layers": " \u2192 ".join(str(n) for n in layers), "activation": trace.activation,
+        "iterations": f"{trace.iterations:,}", "learning_rate": b.eta, "bias": trace.bias,
+        "examples": dataset.n_examples, "n_layers": L, "explain": explain, "skipped": skipped,
+        "complete": trace.complete, "kept": len(trace.kept), "diagnosis": diag,
+        "precision": deck.precision, "final_t": final_t,
+    }
+    raw = _raw_table(dataset, layout)
+    slides: list[Slide] = [
+        Slide("slides/title.html", "title", title=config.title, ctx=summary),
+        *([Slide("slides/raw.html", "data-raw", ctx={"table": raw, "scaling": dataset.scaling,
+                                                      "description": dataset.description})] if raw else []),
+        Slide("slides/dataset.html", "data",
+              matrices=(layout.matrix(trace, "X", 0), layout.matrix(trace, "y", 0)),
+              ctx={"description": dataset.description, "scaling": dataset.scaling,
+                   "examples": dataset.n_examples, "features": len(dataset.feature_names),
+                   "class_names": dataset.class_names or ()}),
+        Slide("slides/network.html", "network", ctx={**summary, "diagram": diagram(trace, layout, 0, node_names),
+                                                     "sizes": list(layers)}),
+        Slide("slides/weights.html", "weights-0", animate=True,
+              matrices=tuple(layout.matrix(trace, f"W{k}", 0, animate=True) for k in range(1, L + 1))
+              + (tuple(layout.matrix(trace, f"b{k}", 0) for k in range(1, L + 1)) if trace.bias else ()),
+              ctx={"seed": config.training.seed, "explicit": config.network.weights is not None}),
+    ]
+    for t in explain:
+        slides.append(Slide("slides/iteration.html", f"t{t}", ctx={"t": t, "steps": None}))
+        slides += b.iteration(t)
+    for t in checkpoints:
+        slides.append(Slide(
+            "slides/checkpoint.html", f"checkpoint-{t}", animate=True,
+            # the weights carry stable ids, so reveal's auto-animate morphs them from checkpoint to checkpoint
+            matrices=(layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t),
+                      *(layout.matrix(trace, f"W{k}", t, animate=True) for k in range(1, L + 1) if trace.has(f"W{k}", t))),
+            ctx={"t": t, "t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0), "loss": b.n("loss", t, 0, 0),
+                 "diagram": diagram(trace, layout, t, node_names, weight_labels=False) if trace.has("W1", t) else None}))
+    slides.append(Slide("slides/curve.html", "curve",
+                        ctx={"figure": MAE_FIGURE, "diagnosis": diag,
+                             "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
+                             "last_t": f"{final_t:,}"}))
+    if diag["kind"] != "converged":
+        slides.append(Slide("slides/trouble.html", diag["kind"],
+                            ctx={**diag, "iteration_text": f"{diag['iteration']:,}",
+                                 "learning_rate": b.eta, "hidden": list(layers[1:-1]),
+                                 "seed": config.training.seed, "figure": MAE_FIGURE,
+                                 "mae": b.n("mae", diag.get("last_finite", last), 0, 0)}))
+    slides.append(Slide("slides/predictions.html", "predictions",
+                        matrices=(layout.matrix(trace, "X", final_t), layout.matrix(trace, "y", final_t),
+                                  layout.matrix(trace, f"a{L}", final_t)),
+                        ctx={"t": final_t, "t_text": f"{final_t:,}", "trained": f"{final_t:,}",
+                             "class_names": dataset.class_names or (),
+                             "classified": _classified(trace, layout, dataset, final_t)}))
+    slides.append(Slide("slides/end.html", "end", ctx=summary))
+    figures = tuple({**spec, "theme": deck.theme} for spec in
+                    ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures))
+    return Story(title=config.title, slides=tuple(slides), theme=deck.theme, summary=summary, figures=figures)
