@@ -459,9 +459,11 @@ def keys() -> None:
 def cache() -> None:
     """The trace cache: trained runs kept so that slide-only changes skip training.
 
-    It lives in $XDG_CACHE_HOME/deckgen/traces (~/.cache/deckgen/traces), or in
-    $DECKGEN_CACHE_DIR; its size is bounded by $DECKGEN_CACHE_SIZE_MB (default
-    1024), least recently used runs going first.
+    It lives in the user's cache folder (on Linux $XDG_CACHE_HOME/deckgen/traces,
+    ~/.cache/deckgen/traces; on macOS ~/Library/Caches/deckgen/traces; on
+    Windows %LOCALAPPDATA%\\deckgen\\Cache\\traces), or in $DECKGEN_CACHE_DIR; its
+    size is bounded by $DECKGEN_CACHE_SIZE_MB (default 1024), least recently used
+    runs going first.
 
     \b
     Example:
