@@ -1,10 +1,13 @@
 """``deckgen serve``: build, serve on 127.0.0.1, rebuild on every change, reload the browser in place.
 
 The deck is built into a temporary folder (or ``-o OUT``) and served from
-there, so ``build/`` is never touched. A polling thread watches the config file,
-the data file, the user's template folder and the built-in templates; after a
-change has settled it rebuilds through one :class:`~deckgen.build.Session`, so
-a slide-only change skips training, figures and template loading.
+there, so ``build/`` is never touched. watchfiles (the operating system's file
+notifications) watches the config file, the data file, the user's template folder
+and the built-in templates; after a burst of changes has settled it rebuilds
+through one :class:`~deckgen.build.Session`, so a slide-only change skips
+training, figures and template loading. A file is watched through its folder,
+so an editor that saves by writing a new file and renaming it over the old one
+is seen too.
 
 The live-reload script is added to HTML responses only, never to the files on
 disk: a served page is the built page plus one ``<script>`` before ``</body>``.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -203,19 +207,33 @@ def bind(port: int, host: str = HOST, tries: int = PORT_TRIES) -> tuple[_Server,
     raise DeckgenError(f"ports {port} to {port + tries - 1} on {host} are all in use — pick another with --port")
 
 
-def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:
-    """``(mtime_ns, size)`` of every file among ``paths`` (folders are searched recursively)."""
-    seen: dict[str, tuple[int, int]] = {}
-    for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for f in files:
-            try:
-                st = f.stat()
-            except OSError:
-                seen[str(f)] = (-1, -1)
-                continue
-            seen[str(f)] = (st.st_mtime_ns, st.st_size)
-    return seen
+class _StopWhen:
+    """watchfiles' ``stop_event``: reads as set once any of ``events`` is.
+
+    watchfiles first asks only once its watches are in place, which sets ``ready``.
+    """
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+        self.ready = threading.Event()
+
+    def is_set(self) -> bool:
+        self.ready.set()
+        return any(e.is_set() for e in self.events)
+
+
+def watch_plan(paths: list[Path]) -> tuple[frozenset[str], list[str], list[str]]:
+    """How to watch ``paths``: the files to report, their folders, and the folders watched with all they hold.
+
+    A file is watched through its folder (that folder alone, not what lies below it), so an
+    editor's save by rename is seen, and a file that is missing now is seen when it appears.
+    A file inside a folder watched whole needs no watch of its own.
+    """
+    folders = [os.path.abspath(p) for p in paths if p.is_dir()]
+    files = frozenset(f for f in (os.path.abspath(p) for p in paths if not p.is_dir())
+                      if not any(os.path.commonpath([f, d]) == d for d in folders))
+    parents = sorted({os.path.dirname(f) for f in files if os.path.isdir(os.path.dirname(f))})
+    return files, parents, sorted(set(folders))
 
 
 class DevServer:
@@ -224,8 +242,7 @@ class DevServer:
     def __init__(self, config_path: Path | None, overrides: tuple[str, ...] | list[str] = (), *,
                  port: int = 8000, out: Path | None = None, force: bool = False, cache=None,
                  echo: Callable[[str], None] = print, echo_error: Callable[[str], None] | None = None,
-                 progress=None, poll: float = 0.25,
-                 debounce: float = 0.2, wait_seconds: float = WAIT_SECONDS) -> None:
+                 progress=None, debounce: float = 0.05, wait_seconds: float = WAIT_SECONDS) -> None:
         from .build import Session
 
         self.config_path = Path(config_path) if config_path is not None else None
@@ -237,15 +254,13 @@ class DevServer:
         self.echo = echo
         self.echo_error = echo_error or echo
         self.progress = progress
-        self.poll = poll
-        self.debounce = debounce
+        self.debounce = debounce            # a burst of changes has settled after this long without one
         self.wait_seconds = wait_seconds
         self.session = Session()
         self.pages = _page_templates()
         self.state = State()
         self.root: Path | None = None
         self.watched: list[Path] = []
-        self.seen: dict[str, tuple[int, int]] = {}     # the watched files as the last build found them
         self.last_result = None
         self.builds = 0
         self._tmp: Path | None = None
@@ -253,6 +268,7 @@ class DevServer:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._changes: queue.Queue = queue.Queue()   # batches of changes seen by the watchers; None: stop
 
     # -- building ----------------------------------------------------------------
     def _watch_list(self, config) -> list[Path]:
@@ -277,7 +293,6 @@ class DevServer:
 
         with self._lock:
             start = time.perf_counter()
-            before = snapshot(self.watched or self._watch_list(None))   # an edit during the build is not lost
             config = None
             try:
                 config = load_config(self.config_path, list(self.overrides))
@@ -297,23 +312,17 @@ class DevServer:
                 self.last_result = result
                 self.builds += 1
                 self.state.publish(None, result.slides)
-                self._watched_since(before, self._watch_list(config))
+                self.watched = self._watch_list(config)
                 seconds = time.perf_counter() - start
                 how = "trained" if result.trained else "trace reused"
                 self.echo(f"Built {result.slides} slides in {seconds:.2f}s ({how}) — {self.url}")
                 return True
-            self._watched_since(before, self._watch_list(config) if config is not None
-                                else (self.watched or self._watch_list(None)))
+            self.watched = (self._watch_list(config) if config is not None
+                            else (self.watched or self._watch_list(None)))
             self.state.publish(message)
             self.echo_error("deckgen: error: " + message.replace("\n", "\ndeckgen: error: ")
                             + ("\n  (still serving the last good deck)" if self.root else ""))
             return False
-
-    def _watched_since(self, before: dict, paths: list[Path]) -> None:
-        """Watch ``paths`` from now on, comparing files already known with how they were ``before``."""
-        now = snapshot(paths)
-        self.watched = paths
-        self.seen = {k: before.get(k, v) for k, v in now.items()}
 
     def script(self) -> str:
         return self.pages.get_template("reload.html").render(state=self.state.snapshot())
@@ -332,44 +341,102 @@ class DevServer:
         Without ``watch``, call :meth:`rebuild` yourself (benchmarks, tools).
         """
         self._tmp = Path(tempfile.mkdtemp(prefix="deckgen-serve-"))
+        watching = stop_watchers = None
         try:
             httpd, taken = bind(self.port)
-            httpd.RequestHandlerClass = _handler(self)
             self._httpd = httpd
+            httpd.RequestHandlerClass = _handler(self)
             if taken:
                 self.echo_error(f"deckgen: port {taken[0]} is in use; serving on port {httpd.server_address[1]} instead")
+            if watch:     # before the first build, so that an edit made while it runs is not lost
+                watching = self._watch_list(self._config_or_none())
+                stop_watchers = self._start_watchers(watching)
             self.rebuild(raise_errors=fail_fast)
         except BaseException:
             self.stop()
             raise
-        self._threads = [threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                          name="deckgen-http", daemon=True)]
+        threads = [threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                    name="deckgen-http", daemon=True)]
         if watch:
-            self._threads.append(threading.Thread(target=self._watch, name="deckgen-watch", daemon=True))
-        for t in self._threads:
+            threads.append(threading.Thread(target=self._watch, args=(watching, stop_watchers),
+                                            name="deckgen-watch", daemon=True))
+        for t in threads:
             t.start()
+        self._threads.extend(threads)
         return self
 
-    def _watch(self) -> None:
-        while not self._stop.wait(self.poll):
-            seen = self.seen
-            now = snapshot(self.watched)
-            if now == seen:
-                continue
-            while not self._stop.wait(self.debounce):   # let a burst of saves settle
-                settled = snapshot(self.watched)
-                if settled == now:
-                    break
-                now = settled
-            if self._stop.is_set():
-                return
-            changed = sorted(k for k in set(now) | set(seen) if now.get(k) != seen.get(k))
-            self.echo(f"Changed: {', '.join(Path(c).name for c in changed[:3])}"
-                      + (f" and {len(changed) - 3} more" if len(changed) > 3 else ""))
-            self.rebuild()
+    def _config_or_none(self):
+        """The config as it stands, or None when it does not load (the build then says why)."""
+        from .config import load_config
+
+        try:
+            return load_config(self.config_path, list(self.overrides))
+        except Exception:
+            return None
+
+    def _watch(self, watching: list[Path], stop_watchers: threading.Event) -> None:
+        """Rebuild after each settled burst of changes the watchers report, until the server stops.
+
+        ``watching``: the paths the watchers started by :meth:`start` watch; set ``stop_watchers`` to stop them.
+        """
+        try:
+            while not self._stop.is_set():
+                if self.watched != watching:      # a rebuild changed what to watch
+                    previous = stop_watchers
+                    watching, stop_watchers = list(self.watched), self._start_watchers(self.watched)
+                    if previous is not None:      # the new watchers run already: nothing is missed
+                        previous.set()
+                changes = self._changes.get()
+                while changes is not None and not self._changes.empty():
+                    more = self._changes.get()
+                    changes = None if more is None else changes | more
+                if changes is None or self._stop.is_set():
+                    return
+                changed = sorted({path for _, path in changes})
+                self.echo(f"Changed: {', '.join(Path(c).name for c in changed[:3])}"
+                          + (f" and {len(changed) - 3} more" if len(changed) > 3 else ""))
+                self.rebuild()
+        finally:
+            if stop_watchers is not None:
+                stop_watchers.set()
+
+    def _start_watchers(self, paths: list[Path]) -> threading.Event:
+        """Start watchfiles on ``paths``, reporting to ``self._changes``; set the event returned to stop it."""
+        from watchfiles import DefaultFilter, watch
+
+        done = threading.Event()
+        files, parents, folders = watch_plan(paths)
+
+        def run(where: list[str], recursive: bool, keep, stop: _StopWhen) -> None:
+            try:
+                for changes in watch(*where, watch_filter=keep, recursive=recursive, stop_event=stop,
+                                     step=max(1, int(self.debounce * 1000)), raise_interrupt=False):
+                    self._changes.put(changes)
+            except Exception as exc:   # a watched folder removed, too many watches: say so, keep serving
+                if not stop.is_set():
+                    self.echo_error(f"deckgen: warning: {', '.join(where)}: no longer watched ({exc}) — "
+                                    "restart deckgen serve to watch it again")
+            finally:
+                stop.ready.set()
+
+        groups = [(parents, False, lambda change, path: os.path.abspath(path) in files),
+                  (folders, True, DefaultFilter())]
+        started = []
+        for where, recursive, keep in groups:
+            if where:
+                stop = _StopWhen(self._stop, done)
+                thread = threading.Thread(target=run, args=(where, recursive, keep, stop), daemon=True,
+                                          name="deckgen-watch-" + ("folders" if recursive else "files"))
+                thread.start()
+                self._threads.append(thread)
+                started.append(stop.ready)
+        for ready in started:     # watching once this returns: a change made after it is seen
+            ready.wait(timeout=10)
+        return done
 
     def stop(self) -> None:
         self._stop.set()
+        self._changes.put(None)
         self.state.close()
         if self._httpd is not None:
             if any(t.name == "deckgen-http" and t.is_alive() for t in self._threads):
