@@ -9,6 +9,12 @@ training, figures and template loading. A file is watched through its folder,
 so an editor that saves by writing a new file and renaming it over the old one
 is seen too.
 
+Only requests addressed to this machine by name (``Host: 127.0.0.1:PORT``,
+``localhost:PORT`` or ``[::1]:PORT``) get an answer: a web page that points
+another name at 127.0.0.1 (DNS rebinding) gets a 421 and no deck. Client
+sockets time out, so connections that never finish a request do not hold a
+thread forever.
+
 The live-reload script is added to HTML responses only, never to the files on
 disk: a served page is the built page plus one ``<script>`` before ``</body>``.
 The script long-polls ``/__deckgen__/wait``; after a successful rebuild it
@@ -43,6 +49,10 @@ HOST = "127.0.0.1"
 ENDPOINT = "/__deckgen__/"
 PORT_TRIES = 20
 WAIT_SECONDS = 20.0
+#: Seconds a client socket may stay silent (reading a request, or idle between two) before it is closed.
+SOCKET_TIMEOUT = 10.0
+#: The names a request may address the server by; a port follows each.
+LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 def _page_templates():
     """The templates of the pages only ``serve`` sends: the reload script and the no-deck-yet page."""
@@ -125,10 +135,21 @@ class State:
             return self.snapshot()
 
 
+def allowed_hosts(port: int) -> frozenset[str]:
+    """The ``Host`` header values a request to the server on ``port`` may carry (lower case)."""
+    hosts = {f"{name}:{port}" for name in LOCAL_NAMES}
+    if port == 80:       # a browser leaves out the default port
+        hosts |= set(LOCAL_NAMES)
+    return frozenset(hosts)
+
+
 def _handler(server: "DevServer"):
+    hosts = allowed_hosts(server._httpd.server_address[1])
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "deckgen"
         protocol_version = "HTTP/1.1"
+        timeout = server.socket_timeout     # StreamRequestHandler puts it on the client socket
 
         def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
             pass
@@ -149,6 +170,11 @@ def _handler(server: "DevServer"):
             self.do_GET()
 
         def do_GET(self):
+            given = self.headers.get_all("Host") or []
+            if len(given) != 1 or given[0].strip().lower() not in hosts:
+                self.close_connection = True
+                return self._send(421, f"deckgen serves this deck only at {server.url}\n".encode(),
+                                  "text/plain; charset=utf-8")
             url = urlsplit(self.path)
             if url.path.startswith(ENDPOINT):
                 return self._endpoint(url)
@@ -242,7 +268,8 @@ class DevServer:
     def __init__(self, config_path: Path | None, overrides: tuple[str, ...] | list[str] = (), *,
                  port: int = 8000, out: Path | None = None, force: bool = False, cache=None,
                  echo: Callable[[str], None] = print, echo_error: Callable[[str], None] | None = None,
-                 progress=None, debounce: float = 0.05, wait_seconds: float = WAIT_SECONDS) -> None:
+                 progress=None, debounce: float = 0.05, wait_seconds: float = WAIT_SECONDS,
+                 socket_timeout: float = SOCKET_TIMEOUT) -> None:
         from .build import Session
 
         self.config_path = Path(config_path) if config_path is not None else None
@@ -256,6 +283,7 @@ class DevServer:
         self.progress = progress
         self.debounce = debounce            # a burst of changes has settled after this long without one
         self.wait_seconds = wait_seconds
+        self.socket_timeout = socket_timeout
         self.session = Session()
         self.pages = _page_templates()
         self.state = State()

@@ -196,6 +196,54 @@ def test_stopping_the_server_ends_the_watchers(deck_file, tmp_path):
     assert not [t for t in threading.enumerate() if t.name.startswith("deckgen-")]
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}", "[::1]:{port}"])
+def test_requests_addressed_to_this_machine_are_answered(server, host):
+    port = server._httpd.server_address[1]
+    status, body = get(server, "/", host=host.format(port=port))
+    assert status == 200 and b"data-deckgen-live-reload" in body
+
+
+@pytest.mark.parametrize("host", ["attacker.example:{port}", "attacker.example", "127.0.0.1", "localhost",
+                                  "127.0.0.1:{other}", "localhost.:{port}", "127.0.0.2:{port}", "0.0.0.0:{port}",
+                                  "[::ffff:127.0.0.1]:{port}", "", "localhost:{port}@attacker.example"])
+def test_any_other_host_gets_421_and_no_deck(server, host):
+    """DNS rebinding: a page from another name that resolves to 127.0.0.1 must not read the deck."""
+    port = server._httpd.server_address[1]
+    for path in ("/", "/trace.npz", "/trace.json", "/__deckgen__/state"):
+        status, body = get(server, path, host=host.format(port=port, other=port + 1))
+        assert status == 421, (host, path)
+        assert body.startswith(b"deckgen serves this deck only at http://127.0.0.1:") and len(body) < 200
+
+
+def test_a_request_without_a_host_or_with_two_gets_421(server):
+    port = server._httpd.server_address[1]
+    for head in (b"GET / HTTP/1.0\r\n\r\n",
+                 b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nHost: attacker.example\r\n\r\n" % port):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(head)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 421 "), reply[:80]
+        assert b"<html" not in reply.lower()
+
+
+def test_a_silent_connection_is_closed_after_the_socket_timeout(deck_file, tmp_path):
+    srv = DevServer(deck_file, SMALL, port=0, cache=TraceCache(tmp_path / "cache"), echo=lambda m: None,
+                    socket_timeout=0.5)
+    srv.start(watch=False)
+    try:
+        port = srv._httpd.server_address[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as silent, \
+                socket.create_connection(("127.0.0.1", port), timeout=60) as half:
+            half.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port)   # a request never finished
+            assert silent.recv(1) == b""       # the server hung up instead of waiting for ever
+            assert half.recv(1) == b""
+        assert get(srv, "/")[0] == 200         # and still serves everyone else
+    finally:
+        srv.stop()
+
+
 def test_rebuild_after_a_slide_only_change_does_not_train(server, deck_file, monkeypatch):
     import deckgen.build
 
