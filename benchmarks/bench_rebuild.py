@@ -10,9 +10,9 @@
    (``deckgen.pipeline.train_for``), interleaved. Target: at most 1.3x.
 
 Rebuilds are timed around ``DevServer.rebuild()``: reading the deck file,
-building and publishing the new version to the browsers. The watcher's polling
-and debounce delay (0.25 s + 0.2 s by default) come on top, by design. The
-trace cache is a fresh folder.
+building and publishing the new version to the browsers. The watcher's wait
+for a burst of changes to settle (0.05 s by default) comes on top, by design.
+The trace cache is a fresh folder.
 """
 
 from __future__ import annotations

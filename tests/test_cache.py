@@ -191,11 +191,26 @@ def test_the_cache_stays_under_its_size_limit_least_recently_used_first(tmp_path
     assert TraceCache(tmp_path / "tiny", limit=10).put("d" * 64, traces[0]) is False   # too big to keep at all
 
 
-def test_the_cache_lives_in_xdg_cache_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
-    assert default_dir() == tmp_path / "elsewhere" / "deckgen" / "traces"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert default_dir() == Path.home() / ".cache" / "deckgen" / "traces"
+@pytest.mark.parametrize("platform", ["unix", "macos", "windows"])
+def test_the_cache_lives_where_platformdirs_puts_caches(platform, tmp_path, monkeypatch):
+    import platformdirs
+    import platformdirs.windows
+    from platformdirs.macos import MacOS
+    from platformdirs.unix import Unix
+    from platformdirs.windows import Windows
+
+    kind = {"unix": Unix, "macos": MacOS, "windows": Windows}[platform]
+    monkeypatch.setattr(platformdirs, "PlatformDirs", kind)     # what platformdirs picks on that system
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    # Windows asks the shell for %LOCALAPPDATA%; on other systems a stand-in answers for it.
+    monkeypatch.setattr(platformdirs.windows, "get_win_folder", lambda name: "C:\\Users\\ada\\AppData\\Local")
+    expected = kind(appname="deckgen", appauthor=False).user_cache_path / "traces"
+    assert default_dir() == expected
+    assert expected.parts[-2:] == (("Cache", "traces") if platform == "windows" else ("deckgen", "traces"))
+    if platform == "unix":
+        assert default_dir() == Path.home() / ".cache" / "deckgen" / "traces"
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
+        assert default_dir() == tmp_path / "elsewhere" / "deckgen" / "traces"
     monkeypatch.setenv("DECKGEN_CACHE_DIR", str(tmp_path / "explicit"))
     assert default_dir() == tmp_path / "explicit"
 

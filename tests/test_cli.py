@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import click
@@ -10,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from deckgen.commands.cli import cli, main
-from deckgen.commands.progress import ProgressBars
 
 SMALL = ["--set", "training.iterations=300", "--set", "deck.checkpoints=100"]
 
@@ -128,46 +126,109 @@ def test_debug_shows_the_traceback():
         CliRunner().invoke(cli, ["--debug", "build", "--set", "nope=1"], catch_exceptions=False)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
+def run_with_stderr_on(kind: str, args: list[str], tmp_path) -> tuple[str, str, str]:
+    """Run ``deckgen ARGS`` with bars shown at once, stderr on a pseudo-terminal or a pipe.
 
-    def __call__(self) -> float:
-        return self.now
+    Returns stdout, stderr and whether rich was imported.
+    """
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), TERM="xterm-256color", COLUMNS="120",
+               DECKGEN_CACHE_DIR=str(tmp_path / "cache"))
+    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        env.pop(name, None)
+    code = ("import sys, deckgen.commands.progress; deckgen.commands.progress.DELAY = 0\n"
+            "from deckgen.commands.cli import main\n"
+            "code = main(sys.argv[1:])\n"
+            "print('rich imported:', 'rich' in sys.modules)\n"
+            "sys.exit(code)")
+    command = [sys.executable, "-c", code, *args]
+    if kind == "pipe":
+        done = subprocess.run(command, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        out, _, imported = done.stdout.rpartition("rich imported: ")
+        return out, done.stderr, imported.strip()
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=follower)
+    os.close(follower)
+    err = b""
+    try:
+        while select.select([leader], [], [], 300)[0]:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:         # the program ended and closed the terminal
+                break
+            if not chunk:
+                break
+            err += chunk
+        stdout = proc.communicate(timeout=300)[0].decode()
+    finally:
+        os.close(leader)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.decode(errors="replace")
+    out, _, imported = stdout.rpartition("rich imported: ")
+    return out, err.decode("utf-8", errors="replace"), imported.strip()
 
 
-def test_progress_bar_waits_a_second_then_shows_the_time_left():
-    clock, stream = Clock(), io.StringIO()
-    bars = ProgressBars(stream, enabled=True, clock=clock, interval=0, width=200)
-    update = bars("training")
-    clock.now = 0.5
-    update(100, 1000)
-    assert stream.getvalue() == ""                      # short runs stay silent
-    clock.now = 2.0
-    update(250, 1000)
-    line = stream.getvalue().split("\r")[-1]
-    assert "training [#####...............]  25% 6s left" in line
-    update(1000, 1000)
-    assert stream.getvalue().endswith("\r\x1b[K")       # done: the line is cleared
-    bars.close()
+def test_a_build_on_a_terminal_shows_the_training_bar_with_the_time_left(tmp_path):
+    # training reports progress once per chunk of 1024 iterations: 5000 give several updates
+    longer = ["--set", "training.iterations=5000", "--set", "deck.checkpoints=1000"]
+    out, err, imported = run_with_stderr_on("pty", ["build", "--no-cache", "-o", str(tmp_path / "d"), *longer],
+                                            tmp_path)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err)        # without colours and cursor moves
+    assert re.search(r"training .*\d+% .* left", text), repr(err)
+    assert "100%" in text
+    assert err.endswith("\x1b[2K")           # the last thing written erases the bar
+    assert out.startswith("Built ") and imported == "True"
+    out, err, _ = run_with_stderr_on("pty", ["build", "-q", "--no-cache", "-o", str(tmp_path / "d"), *longer],
+                                     tmp_path)
+    assert out == "" and err == ""          # --quiet: nothing, not even on a terminal
 
 
-def test_progress_bars_share_a_line_for_parallel_variants():
-    clock = Clock()
-    bars = ProgressBars(io.StringIO(), enabled=True, clock=clock, width=300)
-    a, b = bars("variant 1: learning rate 0.1"), bars("variant 2: learning rate 10")
-    clock.now = 3.0
-    a(500, 1000)
-    b(250, 1000)
-    line = bars.line()
-    assert line == "variant 1 [#####.....] 50% 3s | variant 2 [##........] 25% 9s"
+def test_no_bar_is_drawn_and_rich_not_loaded_when_stderr_is_not_a_terminal(tmp_path):
+    out, err, imported = run_with_stderr_on("pipe", ["build", "--no-cache", "-o", str(tmp_path / "d"), *SMALL],
+                                            tmp_path)
+    assert err == "" and out.startswith("Built ")
+    assert imported == "False"
 
 
-def test_progress_is_not_drawn_when_not_a_terminal():
-    stream = io.StringIO()
-    bars = ProgressBars(stream, clock=lambda: 100.0, delay=0)
-    bars("training")(1, 2)
-    assert stream.getvalue() == ""
+def test_parallel_tasks_each_get_a_bar(tmp_path):
+    import os
+    import pty
+
+    from deckgen.commands.progress import TerminalProgress
+
+    leader, follower = pty.openpty()
+    stream = os.fdopen(follower, "w", encoding="utf-8")
+    try:
+        bars = TerminalProgress(stream, delay=0)
+        assert bars.enabled
+        a, b = bars("variant 1: learning rate 0.1"), bars("variant 2: learning rate 10")
+        a(500, 1000)
+        b(250, 1000)
+        a(1000, 1000)
+        b(1000, 1000)         # every shown task done: the bars are drawn a last time, then cleared
+        stream.flush()
+        data = b""
+        import select
+        while select.select([leader], [], [], 1)[0]:
+            data += os.read(leader, 65536)
+    finally:
+        stream.close()
+        os.close(leader)
+    text = data.decode("utf-8", errors="replace")
+    assert "variant 1: learning rate 0.1" in text and "variant 2: learning rate 10" in text
+    assert bars._bars is None
 
 
 def test_templates_folder_with_a_quote_in_its_name(tmp_path):

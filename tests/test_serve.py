@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import shutil
 import socket
@@ -35,7 +36,7 @@ def deck_file(tmp_path) -> Path:
 def server(deck_file, tmp_path):
     messages: list[str] = []
     srv = DevServer(deck_file, SMALL, port=0, cache=TraceCache(tmp_path / "cache"), echo=messages.append,
-                    poll=0.05, debounce=0.1, wait_seconds=2)
+                    wait_seconds=2)
     srv.messages = messages
     srv.start()
     try:
@@ -44,11 +45,13 @@ def server(deck_file, tmp_path):
         srv.stop()
 
 
-def get(srv: DevServer, raw_path: str) -> tuple[int, bytes]:
-    """A request with the path sent exactly as given (no client-side normalisation)."""
+def get(srv: DevServer, raw_path: str, host: str | None = None) -> tuple[int, bytes]:
+    """A request with the path sent exactly as given (no client-side normalisation), and ``host`` as Host."""
     conn = http.client.HTTPConnection("127.0.0.1", srv._httpd.server_address[1], timeout=10)
     try:
-        conn.putrequest("GET", raw_path, skip_accept_encoding=True)
+        conn.putrequest("GET", raw_path, skip_accept_encoding=True, skip_host=host is not None)
+        if host is not None:
+            conn.putheader("Host", host)
         conn.endheaders()
         response = conn.getresponse()
         return response.status, response.read()
@@ -162,6 +165,86 @@ def test_first_build_failure_fails_fast_or_waits(deck_file, tmp_path):
         srv.stop()
 
 
+def test_an_editors_atomic_save_is_seen_and_rebuilt(server, deck_file):
+    """Editors save by writing a new file and renaming it over the old one."""
+    version = server.state.version
+    text = deck_file.read_text(encoding="utf-8").replace('title = "A neural network, number by number"',
+                                                         'title = "Saved by rename"')
+    temporary = deck_file.with_name(".talk.toml.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, deck_file)
+    state = server.state.wait(version, timeout=60)
+    assert state["version"] > version and state["error"] is None
+    assert b"Saved by rename" in get(server, "/")[1]
+    assert any(m == "Changed: talk.toml" for m in server.messages)
+    # the renamed-over file is watched still: a second save by rename is seen too
+    version = server.state.version
+    temporary.write_text(text.replace("Saved by rename", "Saved again"), encoding="utf-8")
+    os.replace(temporary, deck_file)
+    assert server.state.wait(version, timeout=60)["error"] is None
+    assert b"Saved again" in get(server, "/")[1]
+
+
+def test_stopping_the_server_ends_the_watchers(deck_file, tmp_path):
+    import threading
+
+    srv = DevServer(deck_file, SMALL, port=0, cache=TraceCache(tmp_path / "cache"), echo=lambda m: None)
+    srv.start()
+    names = {t.name for t in srv._threads if t.is_alive()}
+    assert {"deckgen-http", "deckgen-watch", "deckgen-watch-files", "deckgen-watch-folders"} <= names
+    srv.stop()
+    assert not [t for t in srv._threads if t.is_alive()]
+    assert not [t for t in threading.enumerate() if t.name.startswith("deckgen-")]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}", "[::1]:{port}"])
+def test_requests_addressed_to_this_machine_are_answered(server, host):
+    port = server._httpd.server_address[1]
+    status, body = get(server, "/", host=host.format(port=port))
+    assert status == 200 and b"data-deckgen-live-reload" in body
+
+
+@pytest.mark.parametrize("host", ["attacker.example:{port}", "attacker.example", "127.0.0.1", "localhost",
+                                  "127.0.0.1:{other}", "localhost.:{port}", "127.0.0.2:{port}", "0.0.0.0:{port}",
+                                  "[::ffff:127.0.0.1]:{port}", "", "localhost:{port}@attacker.example"])
+def test_any_other_host_gets_421_and_no_deck(server, host):
+    """DNS rebinding: a page from another name that resolves to 127.0.0.1 must not read the deck."""
+    port = server._httpd.server_address[1]
+    for path in ("/", "/trace.npz", "/trace.json", "/__deckgen__/state"):
+        status, body = get(server, path, host=host.format(port=port, other=port + 1))
+        assert status == 421, (host, path)
+        assert body.startswith(b"deckgen serves this deck only at http://127.0.0.1:") and len(body) < 200
+
+
+def test_a_request_without_a_host_or_with_two_gets_421(server):
+    port = server._httpd.server_address[1]
+    for head in (b"GET / HTTP/1.0\r\n\r\n",
+                 b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nHost: attacker.example\r\n\r\n" % port):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(head)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 421 "), reply[:80]
+        assert b"<html" not in reply.lower()
+
+
+def test_a_silent_connection_is_closed_after_the_socket_timeout(deck_file, tmp_path):
+    srv = DevServer(deck_file, SMALL, port=0, cache=TraceCache(tmp_path / "cache"), echo=lambda m: None,
+                    socket_timeout=0.5)
+    srv.start(watch=False)
+    try:
+        port = srv._httpd.server_address[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as silent, \
+                socket.create_connection(("127.0.0.1", port), timeout=60) as half:
+            half.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port)   # a request never finished
+            assert silent.recv(1) == b""       # the server hung up instead of waiting for ever
+            assert half.recv(1) == b""
+        assert get(srv, "/")[0] == 200         # and still serves everyone else
+    finally:
+        srv.stop()
+
+
 def test_rebuild_after_a_slide_only_change_does_not_train(server, deck_file, monkeypatch):
     import deckgen.pipeline
 
@@ -188,7 +271,7 @@ def test_the_data_file_and_the_users_templates_are_watched(tmp_path):
     (mine / "end.html").write_text('<section id="end"><h2>Questions, version 1</h2></section>\n')
     srv = DevServer(tmp_path / "iris.toml", ["training.iterations=200", "deck.checkpoints=[1, 100, 200]",
                                              f'deck.templates="{tmp_path / "mine"}"'],
-                    port=0, cache=TraceCache(tmp_path / "cache"), echo=lambda m: None, poll=0.05, debounce=0.1)
+                    port=0, cache=TraceCache(tmp_path / "cache"), echo=lambda m: None)
     srv.start()
     try:
         assert b"Questions, version 1" in get(srv, "/")[1]

@@ -24,7 +24,7 @@ from deckgen.commands.options import (OUT_HINT, PathType, all_overrides, compare
 from deckgen.commands.export import (build_inputs, check_target, export_pdf, export_single_file, find_browser,
                                      require_playwright)
 from deckgen.commands.new import new_deck
-from deckgen.commands.progress import ProgressBars
+from deckgen.commands.progress import TerminalProgress
 from deckgen.config import FIELDS
 from deckgen.config.schema import default_text
 from deckgen.errors import DeckgenError, count
@@ -160,7 +160,7 @@ def serve(config, port, open_browser, out, force, overrides, templates, compare,
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
-    bars = ProgressBars(enabled=False) if quiet else ProgressBars()
+    bars = TerminalProgress(enabled=False if quiet else None)
     server = DevServer(config, all_overrides(overrides, compare), values=given(templates), port=port, out=out, force=force,
                        cache=open_cache(no_cache), progress=bars,
                        echo=(lambda _m: None) if quiet else click.echo,

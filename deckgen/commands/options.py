@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from deckgen.commands.progress import ProgressBars
+from deckgen.commands.progress import TerminalProgress
 from deckgen.errors import ConfigError
 from deckgen.pipeline import build
 from deckgen.pipeline import load as load_deck
@@ -97,7 +97,7 @@ def open_cache(no_cache: bool):
 
 def run_build(cfg, out, *, force: bool = False, no_cache: bool = False, quiet: bool = False,
               jobs: int | None = None):
-    bars = ProgressBars(enabled=False) if quiet else ProgressBars()
+    bars = TerminalProgress(enabled=False if quiet else None)
     try:
         return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs)
     finally:

@@ -1,91 +1,88 @@
-"""Progress bars on the terminal while training runs (the main run and any what-if variants)."""
+"""Progress bars for the long steps of a build (training, what-if variants), drawn by rich.
+
+``bars(label)`` returns ``update(done, total)``, the interface :func:`deckgen.pipeline.build`
+takes as ``progress``. A task is shown only once it has run for ``delay`` seconds, so a
+short run stays silent; tasks running at once (variants training in parallel) get one bar
+each, with the time left. The bars are cleared when every shown task is done.
+
+Nothing is drawn, and rich is not even imported, unless the stream is a terminal: a cold
+build that never shows a bar does not pay for loading it.
+"""
 
 from __future__ import annotations
 
-import shutil
+import itertools
 import sys
 import threading
 import time
 
+#: Seconds a task runs before its bar appears.
+DELAY = 1.0
 
-class ProgressBars:
-    """Progress bars with an estimate of the time left, on one terminal line.
 
-    ``bars(label)`` returns ``update(done, total)``. A task shows only once it
-    has run for ``delay`` seconds (short training stays silent); several tasks
-    (comparison variants training in parallel) share the line. Nothing is drawn
-    when the stream is not a terminal, unless ``enabled`` says so.
+class TerminalProgress:
+    """Progress bars on ``stream`` (standard error by default), only when it is a terminal.
+
+    ``enabled=False`` draws nothing (``--quiet``); ``None`` draws when the stream is a terminal.
     """
 
-    def __init__(self, stream=None, *, enabled: bool | None = None, delay: float = 1.0, interval: float = 0.1,
-                 clock=time.monotonic, width: int | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = (hasattr(self.stream, "isatty") and self.stream.isatty()) if enabled is None else enabled
-        self.delay, self.interval, self.clock, self.width = delay, interval, clock, width
-        self.tasks: dict[str, list] = {}        # label -> [start, done, total]
-        self.lock = threading.Lock()
-        self.drawn = 0.0
-        self.shown = False
+    def __init__(self, stream=None, *, enabled: bool | None = None, delay: float | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            isatty = getattr(self.stream, "isatty", None)
+            enabled = bool(isatty is not None and isatty())
+        self.enabled = enabled
+        self.delay = DELAY if delay is None else delay
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+        self._bars = None                     # a rich Progress while bars are drawn
+        self._shown: dict[int, object] = {}   # task number -> rich task id
+        self._finished: set[int] = set()
 
     def __call__(self, label: str):
-        with self.lock:
-            self.tasks[label] = [self.clock(), 0, 0]
+        number, start = next(self._ids), time.monotonic()
 
         def update(done: int, total: int) -> None:
-            with self.lock:
-                task = self.tasks.get(label)
-                if task is None:
-                    return
-                task[1], task[2] = done, total
-                if total and done >= total:
-                    del self.tasks[label]
-                self._draw(force=total > 0 and done >= total)
+            if self.enabled:
+                with self._lock:
+                    self._update(number, label, start, done, total)
         return update
 
-    @staticmethod
-    def _duration(seconds: float) -> str:
-        seconds = int(round(seconds))
-        return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+    def _update(self, number: int, label: str, start: float, done: int, total: int) -> None:
+        finished = bool(total) and done >= total
+        task = self._shown.get(number)
+        if task is None:
+            if finished or not total or time.monotonic() - start < self.delay:
+                return
+            if self._bars is None:
+                self._bars = self._start()
+            self._shown[number] = self._bars.add_task(label, total=total, completed=done)
+        else:
+            self._bars.update(task, total=total, completed=done)
+        if finished:
+            self._finished.add(number)
+            if self._shown.keys() <= self._finished:
+                self._stop()
 
-    def line(self) -> str:
-        """The text of the progress line as it stands."""
-        now = self.clock()
-        shown = []
-        for label, (start, done, total) in self.tasks.items():
-            elapsed = now - start
-            if elapsed < self.delay or not total:
-                continue
-            frac = min(done / total, 1.0)
-            eta = self._duration(elapsed * (total - done) / done) if done else "?"
-            shown.append((label, frac, eta))
-        if len(shown) == 1:
-            label, frac, eta = shown[0]
-            filled = int(frac * 20)
-            return f"{label} [{'#' * filled}{'.' * (20 - filled)}] {frac:4.0%} {eta} left"
-        # several at once (variants training in parallel): short labels, one bar each
-        return " | ".join(f"{label.split(':')[0]} [{'#' * int(frac * 10)}{'.' * (10 - int(frac * 10))}] "
-                          f"{frac:.0%} {eta}" for label, frac, eta in shown)
+    def _start(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-    def _draw(self, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = self.clock()
-        if not force and now - self.drawn < self.interval:
-            return
-        self.drawn = now
-        text = self.line()
-        width = self.width or shutil.get_terminal_size((100, 20)).columns
-        if len(text) > width - 1:
-            text = text[: width - 2] + "…"
-        if text or self.shown:
-            self.stream.write("\r" + text + "\x1b[K")
-            self.stream.flush()
-            self.shown = bool(text)
+        bars = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                        TimeRemainingColumn(), TextColumn("left"),
+                        console=Console(file=self.stream), transient=True,
+                        redirect_stdout=False, redirect_stderr=False)
+        bars.start()
+        return bars
+
+    def _stop(self) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+        self._bars = None
+        self._shown.clear()
+        self._finished.clear()
 
     def close(self) -> None:
-        with self.lock:
-            self.tasks.clear()
-            if self.enabled and self.shown:
-                self.stream.write("\r\x1b[K")
-                self.stream.flush()
-                self.shown = False
+        """Clear the bars (before an error message, or at the end); later tasks draw afresh."""
+        with self._lock:
+            self._stop()

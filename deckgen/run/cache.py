@@ -13,8 +13,11 @@ reused when it holds every iteration the new config needs, and it is cut down
 to exactly what a fresh run would keep, so a deck never depends on what the
 cache happened to hold (see :func:`fit_to`).
 
-Entries live in ``$XDG_CACHE_HOME/deckgen/traces`` (``~/.cache/deckgen/traces``
-when unset; ``DECKGEN_CACHE_DIR`` overrides both), one folder per key with the
+Entries live in the platform's cache folder as platformdirs gives it, plus
+``traces``: ``$XDG_CACHE_HOME/deckgen/traces`` (``~/.cache/deckgen/traces`` when
+unset) on Linux, ``~/Library/Caches/deckgen/traces`` on macOS,
+``%LOCALAPPDATA%\\deckgen\\Cache\\traces`` on Windows. ``DECKGEN_CACHE_DIR``
+overrides it. There is one folder per key with the
 trace files and an ``entry.json`` holding their SHA-256 sums. An entry whose
 files do not match their sums is removed and retrained, never trusted. The
 cache is kept under a size limit (``DECKGEN_CACHE_SIZE_MB``, default 1024) by
@@ -52,13 +55,14 @@ _SCRATCH = re.compile(r"\.(put|old)-[^/]+")
 
 
 def default_dir() -> Path:
-    """Where the cache lives: ``DECKGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/deckgen/traces``."""
+    """Where the cache lives: ``DECKGEN_CACHE_DIR``, else the user's cache folder for deckgen, plus ``traces``."""
     explicit = os.environ.get("DECKGEN_CACHE_DIR")
     if explicit:
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or ""
-    root = Path(base).expanduser() if Path(base).expanduser().is_absolute() else Path.home() / ".cache"
-    return root / "deckgen" / "traces"
+    from platformdirs import user_cache_path
+
+    # appauthor=False: %LOCALAPPDATA%\deckgen\Cache on Windows, not deckgen\deckgen\Cache
+    return user_cache_path("deckgen", appauthor=False) / "traces"
 
 
 def default_limit() -> int:

@@ -1,10 +1,19 @@
 """``deckgen serve``: build, serve on 127.0.0.1, rebuild on every change, reload the browser in place.
 
 The deck is built into a temporary folder (or ``-o OUT``) and served from
-there, so ``build/`` is never touched. A polling thread watches the config file,
-the data file, the user's template folder and the built-in templates; after a
-change has settled it rebuilds through one :class:`~deckgen.pipeline.Session`, so
-a slide-only change skips training, figures and template loading.
+there, so ``build/`` is never touched. watchfiles (the operating system's file
+notifications) watches the config file, the data file, the user's template folder
+and the built-in templates; after a burst of changes has settled it rebuilds
+through one :class:`~deckgen.run.session.Session`, so a slide-only change skips
+training, figures and template loading. A file is watched through its folder,
+so an editor that saves by writing a new file and renaming it over the old one
+is seen too.
+
+Only requests addressed to this machine by name (``Host: 127.0.0.1:PORT``,
+``localhost:PORT`` or ``[::1]:PORT``) get an answer: a web page that points
+another name at 127.0.0.1 (DNS rebinding) gets a 421 and no deck. Client
+sockets time out, so connections that never finish a request do not hold a
+thread forever.
 
 The live-reload script is added to HTML responses only, never to the files on
 disk: a served page is the built page plus one ``<script>`` before ``</body>``.
@@ -19,160 +28,55 @@ shows the error over the deck, which is still the last good one.
 
 from __future__ import annotations
 
-import json
+import os
+import queue
 import signal
-import mimetypes
 import shutil
 import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.parse import parse_qs, urlsplit
 
 from deckgen.errors import DeckgenError
 from deckgen.pipeline import build
 from deckgen.pipeline import load as load_config
 from deckgen.resources import default_deck, templates_dir
-from deckgen.run.pages import inject, page_templates, resolve
+from deckgen.run.http import HOST, SOCKET_TIMEOUT, State, bind, handler
+from deckgen.run.pages import page_templates
 from deckgen.run.session import Session
 
-HOST = "127.0.0.1"
-ENDPOINT = "/__deckgen__/"
-PORT_TRIES = 20
 WAIT_SECONDS = 20.0
 
-@dataclass
-class State:
-    """What the browser is told: the build ``version`` (bumped by every rebuild) and the last error."""
+class _StopWhen:
+    """watchfiles' ``stop_event``: reads as set once any of ``events`` is.
 
-    version: int = 0
-    error: str | None = None
-    slides: int = 0
-    closed: bool = False
-    changed: threading.Condition = field(default_factory=threading.Condition)
+    watchfiles first asks only once its watches are in place, which sets ``ready``.
+    """
 
-    def publish(self, error: str | None, slides: int = 0) -> None:
-        with self.changed:
-            self.version += 1
-            self.error = error
-            if error is None:
-                self.slides = slides
-            self.changed.notify_all()
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+        self.ready = threading.Event()
 
-    def close(self) -> None:
-        """Release every waiting request (the server is stopping)."""
-        with self.changed:
-            self.closed = True
-            self.changed.notify_all()
-
-    def snapshot(self) -> dict:
-        return {"version": self.version, "error": self.error}
-
-    def wait(self, version: int, timeout: float) -> dict:
-        with self.changed:
-            self.changed.wait_for(lambda: self.version != version or self.closed, timeout=timeout)
-            return self.snapshot()
+    def is_set(self) -> bool:
+        self.ready.set()
+        return any(e.is_set() for e in self.events)
 
 
-def _handler(server: "DevServer"):
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "deckgen"
-        protocol_version = "HTTP/1.1"
+def watch_plan(paths: list[Path]) -> tuple[frozenset[str], list[str], list[str]]:
+    """How to watch ``paths``: the files to report, their folders, and the folders watched with all they hold.
 
-        def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
-            pass
-
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):   # the tab went away (a reload, a close)
-                self.close_connection = True
-
-        def do_HEAD(self):
-            self.do_GET()
-
-        def do_GET(self):
-            url = urlsplit(self.path)
-            if url.path.startswith(ENDPOINT):
-                return self._endpoint(url)
-            root = server.root
-            if root is None:     # the first build failed: a page that waits for a good one
-                if url.path in ("/", "/index.html"):
-                    page = server.pages.get_template("placeholder.html").render().encode("utf-8")
-                    return self._send(200, inject(page, server.script()), "text/html; charset=utf-8")
-                return self._send(404, b"not found\n", "text/plain; charset=utf-8")
-            try:
-                target = resolve(root, self.path)
-                body = target.read_bytes() if target is not None else None
-            except (OSError, UnicodeDecodeError, ValueError):
-                body = None
-            if body is None:
-                if url.path == "/favicon.ico":      # asked for by every browser; a deck has none
-                    return self._send(204, b"", "image/x-icon")
-                return self._send(404, b"not found\n", "text/plain; charset=utf-8")
-            kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            if target.suffix == ".html":
-                body = inject(body, server.script())
-                kind = "text/html; charset=utf-8"
-            elif kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
-                kind += "; charset=utf-8"
-            self._send(200, body, kind)
-
-        def _endpoint(self, url):
-            if url.path == ENDPOINT + "wait":
-                try:
-                    version = int(parse_qs(url.query).get("version", ["-1"])[0])
-                except ValueError:
-                    version = -1
-                state = server.state.wait(version, server.wait_seconds)
-                return self._send(200, json.dumps(state).encode(), "application/json")
-            if url.path == ENDPOINT + "state":
-                return self._send(200, json.dumps(server.state.snapshot()).encode(), "application/json")
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
-
-    return Handler
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = False
-
-
-def bind(port: int, host: str = HOST, tries: int = PORT_TRIES) -> tuple[_Server, list[int]]:
-    """A server on ``port``, or the next free one; also the ports found taken."""
-    taken = []
-    candidates = [0] if port == 0 else range(port, min(port + tries, 65536))
-    for candidate in candidates:
-        try:
-            return _Server((host, candidate), BaseHTTPRequestHandler), taken
-        except OSError:
-            taken.append(candidate)
-    raise DeckgenError(f"ports {port} to {port + tries - 1} on {host} are all in use — pick another with --port")
-
-
-def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:
-    """``(mtime_ns, size)`` of every file among ``paths`` (folders are searched recursively)."""
-    seen: dict[str, tuple[int, int]] = {}
-    for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for f in files:
-            try:
-                st = f.stat()
-            except OSError:
-                seen[str(f)] = (-1, -1)
-                continue
-            seen[str(f)] = (st.st_mtime_ns, st.st_size)
-    return seen
+    A file is watched through its folder (that folder alone, not what lies below it), so an
+    editor's save by rename is seen, and a file that is missing now is seen when it appears.
+    A file inside a folder watched whole needs no watch of its own.
+    """
+    folders = [os.path.abspath(p) for p in paths if p.is_dir()]
+    files = frozenset(f for f in (os.path.abspath(p) for p in paths if not p.is_dir())
+                      if not any(os.path.commonpath([f, d]) == d for d in folders))
+    parents = sorted({os.path.dirname(f) for f in files if os.path.isdir(os.path.dirname(f))})
+    return files, parents, sorted(set(folders))
 
 
 class DevServer:
@@ -181,8 +85,8 @@ class DevServer:
     def __init__(self, config_path: Path | None, overrides: tuple[str, ...] | list[str] = (), *,
                  values: dict | None = None, port: int = 8000, out: Path | None = None, force: bool = False, cache=None,
                  echo: Callable[[str], None] = print, echo_error: Callable[[str], None] | None = None,
-                 progress=None, poll: float = 0.25,
-                 debounce: float = 0.2, wait_seconds: float = WAIT_SECONDS) -> None:
+                 progress=None, debounce: float = 0.05, wait_seconds: float = WAIT_SECONDS,
+                 socket_timeout: float = SOCKET_TIMEOUT) -> None:
         self.config_path = Path(config_path) if config_path is not None else None
         self.overrides = tuple(overrides)
         self.values = dict(values or {})
@@ -193,22 +97,22 @@ class DevServer:
         self.echo = echo
         self.echo_error = echo_error or echo
         self.progress = progress
-        self.poll = poll
-        self.debounce = debounce
+        self.debounce = debounce            # a burst of changes has settled after this long without one
         self.wait_seconds = wait_seconds
+        self.socket_timeout = socket_timeout
         self.session = Session()
         self.pages = page_templates()
         self.state = State()
         self.root: Path | None = None
         self.watched: list[Path] = []
-        self.seen: dict[str, tuple[int, int]] = {}     # the watched files as the last build found them
         self.last_result = None
         self.builds = 0
         self._tmp: Path | None = None
-        self._httpd: _Server | None = None
+        self._httpd: ThreadingHTTPServer | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._changes: queue.Queue = queue.Queue()   # batches of changes seen by the watchers; None: stop
 
     # -- building ----------------------------------------------------------------
     def _watch_list(self, config) -> list[Path]:
@@ -228,7 +132,6 @@ class DevServer:
         """
         with self._lock:
             start = time.perf_counter()
-            before = snapshot(self.watched or self._watch_list(None))   # an edit during the build is not lost
             config = None
             try:
                 config = load_config(self.config_path, list(self.overrides), values=self.values)
@@ -248,23 +151,17 @@ class DevServer:
                 self.last_result = result
                 self.builds += 1
                 self.state.publish(None, result.slides)
-                self._watched_since(before, self._watch_list(config))
+                self.watched = self._watch_list(config)
                 seconds = time.perf_counter() - start
                 how = "trained" if result.trained else "trace reused"
                 self.echo(f"Built {result.slides} slides in {seconds:.2f}s ({how}) — {self.url}")
                 return True
-            self._watched_since(before, self._watch_list(config) if config is not None
-                                else (self.watched or self._watch_list(None)))
+            self.watched = (self._watch_list(config) if config is not None
+                            else (self.watched or self._watch_list(None)))
             self.state.publish(message)
             self.echo_error("deckgen: error: " + message.replace("\n", "\ndeckgen: error: ")
                             + ("\n  (still serving the last good deck)" if self.root else ""))
             return False
-
-    def _watched_since(self, before: dict, paths: list[Path]) -> None:
-        """Watch ``paths`` from now on, comparing files already known with how they were ``before``."""
-        now = snapshot(paths)
-        self.watched = paths
-        self.seen = {k: before.get(k, v) for k, v in now.items()}
 
     def script(self) -> str:
         return self.pages.get_template("reload.html").render(state=self.state.snapshot())
@@ -283,44 +180,100 @@ class DevServer:
         Without ``watch``, call :meth:`rebuild` yourself (benchmarks, tools).
         """
         self._tmp = Path(tempfile.mkdtemp(prefix="deckgen-serve-"))
+        watching = stop_watchers = None
         try:
             httpd, taken = bind(self.port)
-            httpd.RequestHandlerClass = _handler(self)
             self._httpd = httpd
+            httpd.RequestHandlerClass = handler(self)
             if taken:
                 self.echo_error(f"deckgen: port {taken[0]} is in use; serving on port {httpd.server_address[1]} instead")
+            if watch:     # before the first build, so that an edit made while it runs is not lost
+                watching = self._watch_list(self._config_or_none())
+                stop_watchers = self._start_watchers(watching)
             self.rebuild(raise_errors=fail_fast)
         except BaseException:
             self.stop()
             raise
-        self._threads = [threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                          name="deckgen-http", daemon=True)]
+        threads = [threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                    name="deckgen-http", daemon=True)]
         if watch:
-            self._threads.append(threading.Thread(target=self._watch, name="deckgen-watch", daemon=True))
-        for t in self._threads:
+            threads.append(threading.Thread(target=self._watch, args=(watching, stop_watchers),
+                                            name="deckgen-watch", daemon=True))
+        for t in threads:
             t.start()
+        self._threads.extend(threads)
         return self
 
-    def _watch(self) -> None:
-        while not self._stop.wait(self.poll):
-            seen = self.seen
-            now = snapshot(self.watched)
-            if now == seen:
-                continue
-            while not self._stop.wait(self.debounce):   # let a burst of saves settle
-                settled = snapshot(self.watched)
-                if settled == now:
-                    break
-                now = settled
-            if self._stop.is_set():
-                return
-            changed = sorted(k for k in set(now) | set(seen) if now.get(k) != seen.get(k))
-            self.echo(f"Changed: {', '.join(Path(c).name for c in changed[:3])}"
-                      + (f" and {len(changed) - 3} more" if len(changed) > 3 else ""))
-            self.rebuild()
+    def _config_or_none(self):
+        """The config as it stands, or None when it does not load (the build then says why)."""
+        try:
+            return load_config(self.config_path, list(self.overrides), values=self.values)
+        except Exception:
+            return None
+
+    def _watch(self, watching: list[Path], stop_watchers: threading.Event) -> None:
+        """Rebuild after each settled burst of changes the watchers report, until the server stops.
+
+        ``watching``: the paths the watchers started by :meth:`start` watch; set ``stop_watchers`` to stop them.
+        """
+        try:
+            while not self._stop.is_set():
+                if self.watched != watching:      # a rebuild changed what to watch
+                    previous = stop_watchers
+                    watching, stop_watchers = list(self.watched), self._start_watchers(self.watched)
+                    if previous is not None:      # the new watchers run already: nothing is missed
+                        previous.set()
+                changes = self._changes.get()
+                while changes is not None and not self._changes.empty():
+                    more = self._changes.get()
+                    changes = None if more is None else changes | more
+                if changes is None or self._stop.is_set():
+                    return
+                changed = sorted({path for _, path in changes})
+                self.echo(f"Changed: {', '.join(Path(c).name for c in changed[:3])}"
+                          + (f" and {len(changed) - 3} more" if len(changed) > 3 else ""))
+                self.rebuild()
+        finally:
+            if stop_watchers is not None:
+                stop_watchers.set()
+
+    def _start_watchers(self, paths: list[Path]) -> threading.Event:
+        """Start watchfiles on ``paths``, reporting to ``self._changes``; set the event returned to stop it."""
+        from watchfiles import DefaultFilter, watch
+
+        done = threading.Event()
+        files, parents, folders = watch_plan(paths)
+
+        def run(where: list[str], recursive: bool, keep, stop: _StopWhen) -> None:
+            try:
+                for changes in watch(*where, watch_filter=keep, recursive=recursive, stop_event=stop,
+                                     step=max(1, int(self.debounce * 1000)), raise_interrupt=False):
+                    self._changes.put(changes)
+            except Exception as exc:   # a watched folder removed, too many watches: say so, keep serving
+                if not stop.is_set():
+                    self.echo_error(f"deckgen: warning: {', '.join(where)}: no longer watched ({exc}) — "
+                                    "restart deckgen serve to watch it again")
+            finally:
+                stop.ready.set()
+
+        groups = [(parents, False, lambda change, path: os.path.abspath(path) in files),
+                  (folders, True, DefaultFilter())]
+        started = []
+        for where, recursive, keep in groups:
+            if where:
+                stop = _StopWhen(self._stop, done)
+                thread = threading.Thread(target=run, args=(where, recursive, keep, stop), daemon=True,
+                                          name="deckgen-watch-" + ("folders" if recursive else "files"))
+                thread.start()
+                self._threads.append(thread)
+                started.append(stop.ready)
+        for ready in started:     # watching once this returns: a change made after it is seen
+            ready.wait(timeout=10)
+        return done
 
     def stop(self) -> None:
         self._stop.set()
+        self._changes.put(None)
         self.state.close()
         if self._httpd is not None:
             if any(t.name == "deckgen-http" and t.is_alive() for t in self._threads):
