@@ -89,4 +89,4 @@ def test_the_core_imports_only_numpy_and_itself():
         third |= {node.module.split(".")[0] for node in ast.walk(tree)
                   if isinstance(node, ast.ImportFrom) and node.module and not node.level}
         assert third <= {"numpy", "deckgen", "__future__", "bisect", "dataclasses", "typing", "io", "json", "os",
-                         "zipfile", "pathlib", "types"}, (name, third)
+                         "zipfile", "pathlib", "types", "re"}, (name, third)

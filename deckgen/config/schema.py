@@ -70,6 +70,7 @@ class DeckSettings:
     max_cols: int = 8
     worked_cells: int = 16
     compare: tuple[dict, ...] = ()
+    chain_rule: tuple[str, ...] | None = None      # None: the first weight of the last and the first layer
 
 
 def _compare(v: Any) -> tuple[dict, ...]:
@@ -127,6 +128,8 @@ FIELDS: dict[str, Field] = {
     "deck.max_cols": Field(V.whole(2, 20), "Columns of a matrix shown before it is cut with an ellipsis."),
     "deck.worked_cells": Field(V.whole(1, 64), "Result cells worked out step by step on each calculation slide."),
     "deck.compare": Field(_compare, "What-if variants, each a table of overrides."),
+    "deck.chain_rule": Field(V.weights, "Weights followed through the chain rule, like [\"W2:0,0\", \"W1:0,0\"] "
+                                        "(unset: row 0, column 0 of the last and of the first layer; [] for none)."),
 }
 
 SECTIONS = {"data": DataConfig, "network": NetworkConfig, "training": TrainingConfig, "deck": DeckSettings}

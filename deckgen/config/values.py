@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable
 
+from deckgen.core.gradients import WEIGHT
 from deckgen.errors import count, did_you_mean, literal
 
 
@@ -130,3 +131,14 @@ def path(v: Any) -> Path:
     if not text.strip() or "\0" in text:
         raise ValueError(f"{text!r} is not a usable path — give a file name like \"data/iris.csv\"")
     return Path(text)
+
+
+def weights(v: Any) -> tuple[str, ...]:
+    """Weights named like ``"W2:0,0"`` (layer 2, row 0, column 0); ``[]`` for none."""
+    if not isinstance(v, list) or not all(isinstance(w, str) for w in v):
+        raise ValueError('expected a list of weights — write it like ["W2:0,0", "W1:0,0"], or [] for none')
+    for w in v:
+        if not WEIGHT.fullmatch(w.strip()):
+            raise ValueError(f"{literal(w)} does not name a weight — write W, the layer, a colon, then row,column "
+                             'like "W2:0,0"')
+    return tuple(w.strip() for w in v)

@@ -14,6 +14,7 @@ import numpy as np
 
 from deckgen.core.diagnose import diagnose
 from deckgen.core.kept import checkpoints_of
+from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
@@ -95,9 +96,15 @@ def build_story(config, dataset, trace) -> Story:
               + (tuple(layout.matrix(trace, f"b{k}", 0) for k in range(1, L + 1)) if trace.bias else ()),
               ctx={"seed": config.training.seed, "explicit": config.network.weights is not None}),
     ]
-    for t in explain:
+    weights = chosen_weights(deck.chain_rule, tuple(layers), config.where("deck.chain_rule"))
+    for n, t in enumerate(explain):
         slides.append(Slide("slides/iteration.html", f"t{t}", ctx={"t": t, "steps": None}))
-        slides += b.iteration(t)
+        steps = b.iteration(t)
+        if n == 0 and weights:   # the chain rule once, in the first explained iteration, just before the updates
+            chain = [chain_slide(trace, layout, t, k, i, j, b.eta) for k, i, j in weights]
+            at = next(m for m, s in enumerate(steps) if s.template == "slides/update.html")
+            steps = steps[:at] + chain + steps[at:]
+        slides += steps
     for t in checkpoints:
         slides.append(Slide(
             "slides/checkpoint.html", f"checkpoint-{t}", animate=True,

@@ -75,6 +75,19 @@ def fmt(value: float, precision: int) -> str:
     return text.replace("-", MINUS)
 
 
+def sig(value: float, precision: int, digits: int = 3, *, sign: bool = False) -> str:
+    """A derived number (not a trace value) at ``precision`` decimals, or more when that would show fewer
+    than ``digits`` significant digits: 0.0822 and 0.000439 at precision 3, never 0.000. ``sign``: a
+    plus before positive values, for changes."""
+    value = float(value)
+    if value == 0.0 or not math.isfinite(value):
+        text = fmt(value, precision)
+    else:
+        decimals = max(precision, digits - 1 - math.floor(math.log10(abs(value))))
+        text = fmt(value, min(decimals, 17))
+    return "+" + text if sign and value > 0 else text
+
+
 def parse_number(text: str) -> float:
     """The inverse of :func:`fmt`, for checking slides against the trace."""
     text = text.strip().replace(MINUS, "-").replace("\u221e", "inf")

@@ -1,0 +1,124 @@
+"""The chain rule for one weight: why ΔW is what it is, with this run's numbers.
+
+For a weight ``w = W{k}[i, j]`` at iteration ``t`` the slide multiplies the
+three factors of ``∂ℒ/∂w = ∂ℒ/∂a · ∂a/∂z · ∂z/∂w`` for each example, adds the
+examples up, finds the same number in the matrices (``−ΔW[i, j] / η``) and
+checks it by nudging the weight. Factors that are trace values carry their
+address; the products and sums are derived, shown with at least three
+significant digits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deckgen.core.activations import layer_activations
+from deckgen.core.gradients import NUDGE, Factors, factors, loss_with, parse_weight
+from deckgen.errors import ConfigError, located
+from deckgen.story.slides import Slide
+from deckgen.story.views import MINUS, Layout, Num, Token, num, sig, tex_label, tok
+
+#: Examples a chain-rule slide works out (all of them are summed).
+_ROWS_OUTPUT, _ROWS_HIDDEN = 3, 2
+_SLOPE = {"sigmoid": r"a\,(1 - a)", "tanh": r"1 - a^{2}", "relu": r"[z > 0]"}
+
+
+def chosen_weights(spec: tuple[str, ...] | None, layers: tuple[int, ...], where: str) -> list[tuple[int, int, int]]:
+    """The weights the chain-rule slides follow: ``deck.chain_rule``, or W{L}[0,0] and W1[0,0]."""
+    L = len(layers) - 1
+    if spec is None:
+        return [(L, 0, 0)] + ([(1, 0, 0)] if L > 1 else [])
+    out, errors = [], []
+    for text in spec:
+        k, i, j = parse_weight(text)
+        if not 1 <= k <= L:
+            errors.append(f"{located(where, 'deck.chain_rule')}: {text}: the network has weight matrices W1 to W{L} "
+                          f"— pick one of those")
+        elif i >= layers[k - 1] or j >= layers[k]:
+            errors.append(f"{located(where, 'deck.chain_rule')}: {text}: W{k} is {layers[k - 1]} × {layers[k]} "
+                          f"— pick a row below {layers[k - 1]} and a column below {layers[k]}")
+        else:
+            out.append((k, i, j))
+    if errors:
+        raise ConfigError(*errors)
+    return list(dict.fromkeys(out))
+
+
+def _unit_name(layout: Layout, k: int, unit: int, n_layers: int) -> str:
+    """How a slide names a unit: an input's column name, "hidden unit 2", or an output's name."""
+    if k == 0:
+        names = layout.feature_names
+        return f"input {names[unit]}" if unit < len(names) else f"input {unit + 1}"
+    if k == n_layers:
+        names = layout.target_names
+        return f"output {names[unit]}" if unit < len(names) and len(names) > 1 else "the output"
+    return f"hidden unit {unit + 1}" if n_layers == 2 else f"unit {unit + 1} of layer {k}"
+
+
+def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str) -> Slide:
+    """One weight followed through the chain rule at iteration ``t``."""
+    L = len(trace.layers) - 1
+    p = layout.precision
+    act = layer_activations(L, trace.activation)[k - 1]
+    a, src = f"a{k}", ("X" if k == 1 else f"a{k - 1}")
+    per_example = factors(trace, t, k, i, j)
+    total = float(sum(f.product for f in per_example))
+    rows = []
+    cap = _ROWS_OUTPUT if k == L else _ROWS_HIDDEN     # a hidden weight's first factor is a sum: fewer rows fit
+    for n in layout.shown(len(per_example), layout.max_rows, True)[:cap]:
+        f = per_example[n]
+        rows.append({"label": str(n), "dl_da": _dl_da(trace, f, t, k, j, p), "da_dz": _da_dz(act, num(trace, a, t, n, j, p), f, p),
+                     "dz_dw": tok(num(trace, src, t, n, i, p)), "product": sig(f.product, p)})
+    dW = num(trace, f"dW{k}", t, i, j, p)
+    lr = float(trace.learning_rate)
+    before = loss_with(trace, t, k, i, j)
+    after = loss_with(trace, t, k, i, j, NUDGE)
+    weight = rf"{tex_label(f'W{k}')}[{i},{j}]"
+    ctx: dict[str, Any] = {
+        "t": t, "weight": weight, "output": k == L,
+        "from_unit": _unit_name(layout, k - 1, i, L), "to_unit": _unit_name(layout, k, j, L),
+        "activation": act, "slope": _SLOPE[act],
+        "rows": tuple(rows), "cut": len(rows) < len(per_example), "others": len(per_example) - len(rows),
+        "total": sig(total, p), "dW": dW, "eta": eta, "from_matrix": sig(-trace.value(f"dW{k}", t, i, j) / lr, p),
+        "w": num(trace, f"W{k}", t, i, j, p), "loss": num(trace, "loss", t, 0, 0, p),
+        "nudge": f"{NUDGE:g}", "loss_after": sig(after, max(p, _decimals(after - before, p))),
+        "change": sig(after - before, p, sign=True), "predicted": sig(NUDGE * total, p, sign=True),
+        "up": total > 0, "down": total < 0,
+        "next": k + 1, "next_units": int(trace.layers[k]) if k < L else 0,
+    }
+    formula = (r"\frac{\partial \mathcal{L}}{\partial w} = \sum_{n} \frac{\partial \mathcal{L}}{\partial a}"
+               r" \cdot \frac{\partial a}{\partial z} \cdot \frac{\partial z}{\partial w}")
+    return Slide("slides/chain.html", f"t{t}-chain-W{k}-{i}-{j}", formula=formula, ctx=ctx)
+
+
+def _dl_da(trace, f: Factors, t: int, k: int, j: int, p: int) -> tuple[Token, ...]:
+    """``∂ℒ/∂a``: ``a − y`` at the output; at a hidden unit, the sum over the next layer's paths ``−δ·w``."""
+    n = f.example
+    if not f.paths:
+        L = len(trace.layers) - 1
+        return (*tok(num(trace, f"a{L}", t, n, j, p)), Token(f" {MINUS} "), *tok(num(trace, "y", t, n, j, p), wrap=True),
+                Token(" = "), Token(sig(f.dl_da, p)))
+    out: list[Token] = []
+    for m, path in enumerate(f.paths):
+        if m:
+            out.append(Token(" + "))
+        out += [Token(MINUS), *tok(num(trace, f"d{k + 1}", t, n, path.unit, p), wrap=True), Token("\u00b7"),
+                *tok(num(trace, f"W{k + 1}", t, j, path.unit, p), wrap=True)]
+    return (*out, Token(" = "), Token(sig(f.dl_da, p)))
+
+
+def _da_dz(act: str, a: Num, f: Factors, p: int) -> tuple[Token, ...]:
+    """The slope of the activation, written with ``a``."""
+    if act == "sigmoid":
+        parts = [*tok(a), Token(f"\u00b7(1 {MINUS} "), *tok(a), Token(")")]
+    elif act == "tanh":
+        parts = [Token(f"1 {MINUS} "), *tok(a, wrap=True), Token("\u00b2")]
+    else:
+        parts = [Token("["), *tok(a), Token(" > 0]")]
+    return (*parts, Token(" = "), Token(sig(f.da_dz, p)))
+
+
+def _decimals(change: float, precision: int) -> int:
+    """Decimals that show ``change`` with three significant digits."""
+    text = sig(change, precision)
+    return len(text.partition(".")[2])
