@@ -150,18 +150,20 @@ def obtain_trace(config: Config, dataset: Dataset, layers, *, key: str, cache=No
 
 
 def remember(trace, config: Config, key: str, *, cache=None, session: Session | None = None,
-             folder: Path | None = None) -> None:
+             folder: Path | None = None, staged: Path | None = None) -> None:
     """Keep a freshly trained trace in the cache and the session.
 
     ``folder``: where the trace was just saved; its files are copied into the
-    cache rather than saved again, and with a session the rest of the work
-    (checksums, eviction) happens after the build, in the background.
+    cache rather than saved again. ``staged``: a folder from
+    :meth:`~deckgen.cache.TraceCache.reserve` the trace was saved into. With
+    either and a session, the rest of the work (checksums, eviction) happens
+    after the build, in the background.
     """
     if cache is not None:
-        if folder is None:
+        if folder is None and staged is None:
             cache.put(key, trace, config)
         else:
-            staged = cache.stage(folder)
+            staged = staged if staged is not None else cache.stage(folder)
             if session is not None:
                 session.defer(lambda: cache.commit(key, staged, trace, config))
             else:
@@ -310,21 +312,33 @@ def figure_worker_main() -> int:
 
 
 def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Session | None = None,
-               extra_figures: tuple = (), worker: FigureWorker | None = None) -> list[Path]:
+               extra_figures: tuple = (), worker: FigureWorker | None = None,
+               cache_copy: Path | None = None) -> list[Path]:
     """Render a story into an empty ``folder``: index.html, assets, figures and the trace.
 
-    The trace is saved on a second thread while the figures are drawn (the
-    saving is mostly memory copies and file writes, which let go of the GIL);
-    with a :class:`FigureWorker` the figures are drawn in that process meanwhile.
+    The folder gets the deck's trace (light unless ``deck.full_trace``, see
+    :func:`~deckgen.cache.for_deck`); ``cache_copy``, when given, the whole
+    trace, for the trace cache. Both are saved on a second thread while the
+    figures are drawn (the saving is mostly memory copies and file writes,
+    which let go of the GIL); with a :class:`FigureWorker` the figures are
+    drawn in that process meanwhile.
     """
     import tempfile
     import threading
 
+    from .cache import FILES, for_deck
+
     saved: list[BaseException] = []
+    deck_trace = for_deck(trace, config)
 
     def save() -> None:
         try:
-            trace.save(folder)
+            deck_trace.save(folder)
+            if cache_copy is not None and deck_trace is trace:   # the same files: copying beats saving again
+                for name in FILES:
+                    shutil.copyfile(folder / name, cache_copy / name)
+            elif cache_copy is not None:
+                trace.save(cache_copy)
         except BaseException as exc:  # raised again in the building thread
             saved.append(exc)
 
@@ -375,12 +389,14 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
 
 def build(config: Config, out: str | Path | None = None, *, force: bool = False,
           trainer: Callable | None = None, cache=None, session: Session | None = None,
-          progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
+          progress: Progress | None = None, jobs: int | None = None, trace_beside: bool = True) -> BuildResult:
     """Build the deck a config describes into ``out`` (default ``build/<name>``).
 
     ``cache``: a :class:`~deckgen.cache.TraceCache` to reuse and store runs in
     (None: always train). ``session``: a :class:`Session` kept between builds.
     ``progress``: see :data:`Progress`. ``jobs``: processes for comparison variants.
+    ``trace_beside``: False when the deck is built to be exported (a PDF, a single
+    file), so its last slide does not claim a ``trace.npz`` beside it.
     """
     out = Path(out) if out is not None else default_out(config)
     out = out.absolute()
@@ -436,7 +452,7 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
     if jobs_ is not None:
         lap("compare")
     extra_figures: tuple = ()
-    story = build_story(config, dataset, trace)
+    story = build_story(config, dataset, trace, trace_beside=trace_beside)
     if runs:
         from .compare import compare_slides, insert_slides, main_label, summarize
         main = summarize(trace, main_label(config, variants), 0, key=key)
@@ -444,11 +460,19 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
         story = replace(story, slides=insert_slides(story.slides, slides))
         extra_figures = (figure,)
     lap("story")
-    with staging(out, force) as tmp:   # installed into out only when everything is written
-        write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures, worker=worker)
-        lap("render")
-        if trained and cache is not None:   # a new run: into the cache, from the files just saved
-            remember(trace, config, key, cache=cache, session=session, folder=tmp)
+    # a new run goes into the cache whole (the deck folder's copy may be light), saved beside the deck's
+    cache_copy = cache.reserve() if trained and cache is not None else None
+    try:
+        with staging(out, force) as tmp:   # installed into out only when everything is written
+            write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures, worker=worker,
+                       cache_copy=cache_copy)
+            lap("render")
+            if cache_copy is not None:
+                remember(trace, config, key, cache=cache, session=session, staged=cache_copy)
+                cache_copy = None
+    finally:
+        if cache_copy is not None:         # the build failed before the run was stored
+            shutil.rmtree(cache_copy, ignore_errors=True)
     lap("write")
     if session is not None:
         session.finish()

@@ -150,8 +150,37 @@ def fit_to(trace, config, budget: bool | None):
     return _subset(trace, want)
 
 
-def _subset(trace, want: list[int]):
-    """A trace keeping only the iterations ``want`` (all of which ``trace`` keeps)."""
+def deck_kept(trace, config) -> tuple[int, ...]:
+    """The iterations whose matrices a deck folder's ``trace.npz`` holds (see :func:`for_deck`)."""
+    if config.deck.full_trace or not trace.complete:
+        return trace.kept
+    want = set(wanted(config))
+    stop = trace.last - 1 if trace.stopped_at is not None else trace.iterations + 1
+    return tuple(t for t in trace.kept if t in want or t >= stop)
+
+
+def for_deck(trace, config):
+    """The trace a deck folder holds: ``trace`` itself with ``deck.full_trace = true``, else a light copy.
+
+    The light copy keeps what a run over its memory budget keeps (see
+    :func:`wanted`: the explained iterations and the one after each, the
+    checkpoints, ``T-1`` and ``T``) and, for a run that stopped, the
+    iterations from the one before its last to the stop, which the deck shows
+    as its final predictions; ``loss`` and ``mae`` stay for every iteration.
+    A trace that already holds no more than that is returned as it is.
+    """
+    keep = deck_kept(trace, config)
+    if len(keep) == len(trace.kept):
+        return trace
+    return _subset(trace, list(keep), light=True)
+
+
+def _subset(trace, want: list[int], *, light: bool = False):
+    """A trace keeping only the iterations ``want`` (all of which ``trace`` keeps).
+
+    ``light``: the copy is cut for a deck folder (see :func:`for_deck`) rather
+    than to what a run over its memory budget keeps.
+    """
     from .trace import Trace
 
     stacks = {}
@@ -162,7 +191,7 @@ def _subset(trace, want: list[int]):
     return Trace(layers=trace.layers, activation=trace.activation, bias=trace.bias,
                  learning_rate=trace.learning_rate, iterations=trace.iterations, stopped_at=trace.stopped_at,
                  kept=tuple(want), complete=False, inputs=dict(trace.inputs), stacks=stacks,
-                 scalars=dict(trace.scalars))
+                 scalars=dict(trace.scalars), light=light)
 
 
 # --------------------------------------------------------------------------- the store
@@ -254,6 +283,10 @@ class TraceCache:
             shutil.rmtree(staged, ignore_errors=True)
             raise
         return staged
+
+    def reserve(self) -> Path:
+        """An empty private staging folder to save a trace into; :meth:`commit` stores it (and removes it)."""
+        return self._staging()
 
     def _staging(self) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)

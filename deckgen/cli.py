@@ -235,12 +235,13 @@ def open_cache(no_cache: bool):
 
 
 def run_build(cfg, out, *, force: bool = False, no_cache: bool = False, quiet: bool = False,
-              jobs: int | None = None):
+              jobs: int | None = None, trace_beside: bool = True):
     from .build import build
 
     bars = ProgressBars(enabled=False) if quiet else ProgressBars()
     try:
-        return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs)
+        return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs,
+                     trace_beside=trace_beside)
     finally:
         bars.close()
 
@@ -392,7 +393,7 @@ def export(config, pdf, fragments, single_file, browser, force, overrides, templ
     if pdf is not None:
         check_target(pdf, inputs, force=force, option="--pdf")
     with tempfile.TemporaryDirectory(prefix="deckgen-export-") as tmp:
-        result = run_build(cfg, Path(tmp) / cfg.name, no_cache=no_cache, quiet=quiet)
+        result = run_build(cfg, Path(tmp) / cfg.name, no_cache=no_cache, quiet=quiet, trace_beside=False)
         if not quiet:
             click.echo(summary(result)[0])
         warn_compare(cfg, result)

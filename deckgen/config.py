@@ -74,6 +74,7 @@ class DeckSettings:
     max_cols: int = 8
     worked_cells: int = 16
     compare: tuple[dict, ...] = ()
+    full_trace: bool = False
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,7 @@ FIELDS: dict[str, Field] = {
     "deck.max_cols": Field(_int(2, 20), "Columns of a matrix shown before it is cut with an ellipsis."),
     "deck.worked_cells": Field(_int(1, 64), "Result cells worked out step by step on each calculation slide."),
     "deck.compare": Field(_compare, "What-if variants, each a table of overrides."),
+    "deck.full_trace": Field(_bool, "Save every iteration's matrices in the deck's trace.npz, not only the iterations shown."),
 }
 
 _SECTIONS = {"data": DataConfig, "network": NetworkConfig, "training": TrainingConfig, "deck": DeckSettings}

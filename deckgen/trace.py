@@ -129,6 +129,11 @@ class Trace:
     not exist at the later kept iterations (deltas at ``T``, whatever went
     non-finite at ``stopped_at``) simply has a shorter stack. ``series`` holds
     ``loss`` and ``mae`` for every iteration ``0..last``.
+
+    ``complete``: every iteration is kept. ``light``: the run kept them all, but
+    this copy (a deck folder's ``trace.npz``) holds only the iterations the deck
+    shows; neither: the run itself kept only those, to stay within its memory
+    budget. :attr:`kind` names the three.
     """
 
     layers: tuple[int, ...]
@@ -142,6 +147,7 @@ class Trace:
     inputs: Mapping[str, np.ndarray] = field(repr=False)
     stacks: Mapping[str, np.ndarray] = field(repr=False)
     scalars: Mapping[str, np.ndarray] = field(repr=False)
+    light: bool = False
     _ops: Mapping[str, tuple[str, tuple[str, ...], str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -166,6 +172,12 @@ class Trace:
     def end(self) -> int:
         """The last iteration the run reached: ``stopped_at``, else ``iterations``."""
         return self.iterations if self.stopped_at is None else self.stopped_at
+
+    @property
+    def kind(self) -> str:
+        """``"full"`` (every iteration), ``"light"`` (a deck's copy: the iterations it shows) or ``"budget"``
+        (the run kept only the shown iterations, as every iteration did not fit its memory budget)."""
+        return "full" if self.complete else "light" if self.light else "budget"
 
     def names(self) -> list[str]:
         """Recorded matrix names, in pipeline order."""
@@ -233,6 +245,11 @@ class Trace:
             return f"{where}: training stopped at iteration {self.stopped_at}, where values became non-finite"
         if t == self.iterations and t in self.kept:
             return f"{where}: the last iteration ({t}) has a forward pass only, no deltas or updates"
+        if self.light:
+            return (
+                f"{where} is not kept: this is a deck's light trace, which holds {_span(self.kept)} (the ones "
+                f"the deck shows); build with deck.full_trace = true to keep every iteration"
+            )
         return (
             f"{where} is not kept: keeping every iteration did not fit the memory budget, so this "
             f"trace keeps {_span(self.kept)}; list {t} in deck.explain or deck.checkpoints to keep it"
@@ -243,7 +260,7 @@ class Trace:
         return (
             f"Trace(layers={self.layers}, activation={self.activation!r}, bias={self.bias}, "
             f"learning_rate={self.learning_rate}, iterations={self.iterations}{stop}, "
-            f"kept={len(self.kept)} iterations, complete={self.complete})"
+            f"kept={len(self.kept)} iterations, kind={self.kind!r})"
         )
 
     # -- disk ------------------------------------------------------------------------
@@ -261,6 +278,7 @@ class Trace:
             "stopped_at": self.stopped_at,
             "last": self.last,
             "complete": self.complete,
+            "kind": self.kind,
             "kept": _runs(self.kept),
             "names": self.names(),
             "shapes": {n: list(self.shape(n)) for n in self._ops},
@@ -281,7 +299,11 @@ class Trace:
 
 
 def load_trace(folder_or_file: str | os.PathLike) -> Trace:
-    """Read a trace written by :meth:`Trace.save` (give its folder or either file)."""
+    """Read a trace written by :meth:`Trace.save` (give its folder or either file).
+
+    Both kinds a deck folder may hold load the same way: a full trace, and a
+    light one (``deck.full_trace = false``, the default); ``Trace.kind`` says which.
+    """
     path = Path(folder_or_file)
     folder = path if path.is_dir() else path.parent
     meta = json.loads((folder / "trace.json").read_text(encoding="ascii"))
@@ -299,6 +321,7 @@ def load_trace(folder_or_file: str | os.PathLike) -> Trace:
         stopped_at=meta["stopped_at"],
         kept=kept,
         complete=meta["complete"],
+        light=meta.get("kind") == "light",
         inputs={n: arrays.pop(n) for n in _INPUTS},
         scalars={n: arrays.pop(n) for n in _SCALARS},
         stacks=arrays,
