@@ -165,7 +165,8 @@ def test_the_cache_keeps_the_whole_run_while_the_deck_folder_gets_the_light_copy
     build(cfg("deck.full_trace=true"), tmp_path / "c", cache=cache)
     assert len(trainings) == 1
     assert load_trace(tmp_path / "b").kept == (0, 7, 8, 100, 200, 300, 399, 400)
-    assert load_trace(tmp_path / "c").kind == "full"
+    whole = load_trace(tmp_path / "c")
+    assert whole.kind == "full" and whole.kept == tuple(range(401))
     # and from the cache, the deck is the same, byte for byte, as a fresh one
     build(cfg("deck.explain=[7]"), tmp_path / "fresh")
     for name in ("trace.npz", "trace.json", "index.html"):
