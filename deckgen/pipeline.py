@@ -13,6 +13,7 @@ rebuilds in a fraction of a second.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,12 +67,14 @@ def default_out(config: Config) -> Path:
 
 def build(config: Config, out: str | Path | None = None, *, force: bool = False,
           trainer: Callable | None = None, cache=None, session: Session | None = None,
-          progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
+          progress: Progress | None = None, jobs: int | None = None, trace_beside: bool = True) -> BuildResult:
     """Build the deck a config describes into ``out`` (default ``build/<name>``).
 
     ``cache``: a :class:`~deckgen.run.cache.TraceCache` to reuse and store runs in
     (None: always train). ``session``: a :class:`Session` kept between builds.
     ``progress``: see :data:`Progress`. ``jobs``: processes for comparison variants.
+    ``trace_beside``: False when the deck is built to be exported (a PDF, a single
+    file), so its last slide does not claim a ``trace.npz`` beside it.
     """
     out = Path(out) if out is not None else default_out(config)
     out = out.absolute()
@@ -126,18 +129,26 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
     if jobs_ is not None:
         lap("compare")
     extra_figures: tuple = ()
-    story = build_story(config, dataset, trace)
+    story = build_story(config, dataset, trace, trace_beside=trace_beside)
     if runs:
         main = summarize(trace, main_label(config, variants), 0, key=key)
         slides, figure = compare_slides(main, runs, trace, config, dataset, changed_names(variants))
         story = replace(story, slides=insert_slides(story.slides, slides))
         extra_figures = (figure,)
     lap("story")
-    with staging(out, force) as tmp:   # installed into out only when everything is written
-        write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures, worker=worker)
-        lap("render")
-        if trained and cache is not None:   # a new run: into the cache, from the files just saved
-            remember(trace, config, key, cache=cache, session=session, folder=tmp)
+    # a new run goes into the cache whole (the deck folder's copy may be light), saved beside the deck's
+    cache_copy = cache.reserve() if trained and cache is not None else None
+    try:
+        with staging(out, force) as tmp:   # installed into out only when everything is written
+            write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures, worker=worker,
+                       cache_copy=cache_copy)
+            lap("render")
+            if cache_copy is not None:
+                remember(trace, config, key, cache=cache, session=session, staged=cache_copy)
+                cache_copy = None
+    finally:
+        if cache_copy is not None:         # the build failed before the run was stored
+            shutil.rmtree(cache_copy, ignore_errors=True)
     lap("write")
     if session is not None:
         session.finish()

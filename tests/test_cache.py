@@ -12,7 +12,8 @@ from click.testing import CliRunner
 import deckgen.core.train
 from deckgen.pipeline import build
 from deckgen.run.session import Session
-from deckgen.run.cache import TraceCache, default_dir, fit_to, training_key, wanted
+from deckgen.core.kept import wanted
+from deckgen.run.cache import TraceCache, default_dir, fit_to, training_key
 from deckgen.commands.cli import cli
 from deckgen.config import load_config
 from deckgen.data import load_dataset, resolve_layers
@@ -151,6 +152,27 @@ def test_a_reused_run_gives_the_same_deck_as_a_fresh_one(cache, tmp_path):
     build(cfg(tight), tmp_path / "fresh")                        # trained from scratch
     for name in ("trace.npz", "trace.json", "index.html"):
         assert (tmp_path / "reused" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+
+
+def test_the_cache_keeps_the_whole_run_while_the_deck_folder_gets_the_light_copy(cache, tmp_path, trainings):
+    from deckgen.core.trace import load_trace
+
+    build(cfg("deck.explain=[0]"), tmp_path / "a", cache=cache)
+    (_, _, entry), = cache.entries()
+    stored, deck = load_trace(entry), load_trace(tmp_path / "a")
+    assert stored.kind == "full" and stored.kept == tuple(range(401))
+    assert deck.kind == "light" and deck.kept == (0, 1, 100, 200, 300, 399, 400)
+    # the whole run serves a deck that explains another iteration, and a full deck, without training
+    build(cfg("deck.explain=[7]"), tmp_path / "b", cache=cache)
+    build(cfg("deck.full_trace=true"), tmp_path / "c", cache=cache)
+    assert len(trainings) == 1
+    assert load_trace(tmp_path / "b").kept == (0, 7, 8, 100, 200, 300, 399, 400)
+    whole = load_trace(tmp_path / "c")
+    assert whole.kind == "full" and whole.kept == tuple(range(401))
+    # and from the cache, the deck is the same, byte for byte, as a fresh one
+    build(cfg("deck.explain=[7]"), tmp_path / "fresh")
+    for name in ("trace.npz", "trace.json", "index.html"):
+        assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
 
 
 def test_fit_to_cuts_a_trace_to_what_a_fresh_run_keeps():

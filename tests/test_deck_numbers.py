@@ -89,3 +89,16 @@ def test_deck_is_self_contained(default_deck):
     css = (out / "assets/reveal/theme/white.css").read_text()
     assert "@import" not in css and "http" not in re.sub(r"/\*.*?\*/", "", css, flags=re.S).replace("http://www.w3.org", "")
     assert "Reveal.initialize(" in html
+
+
+def test_the_default_talk_folder_is_light(default_deck):
+    """At most 5 MB: the trace holds the iterations shown (and every error), and the last slide says so."""
+    _, result, html, trace = default_deck
+    size = sum(p.stat().st_size for p in result.out.rglob("*") if p.is_file())
+    assert size <= 5 * 2**20, f"{size / 2**20:.1f} MB"
+    assert trace.kind == "light" and not trace.complete
+    assert trace.kept == (0, 1, 10000, 20000, 30000, 40000, 50000, 59999, 60000)
+    assert len(trace.series("mae")) == len(trace.series("loss")) == 60001
+    end = re.search(r'<section id="end".*?</section>', html, re.S).group(0)
+    assert "<code>trace.npz</code> beside it holds every matrix of the 9 iterations shown and the error of all 60,001." in end
+    assert "memory" not in end.lower()

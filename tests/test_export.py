@@ -177,6 +177,19 @@ def test_export_cli_writes_both(tmp_path):
     assert not (Path.cwd() / "build" / "trask" / "t.pdf").exists()
 
 
+def test_an_exported_deck_claims_no_trace_file_beside_it(tmp_path):
+    """A single file (or a PDF) travels alone: its last slide says nothing of a trace.npz beside it."""
+    result = CliRunner().invoke(cli, ["export", "-q", "--single-file", str(tmp_path / "t.html"),
+                                      *[f"--set={s}" for s in SMALL]])
+    assert result.exit_code == 0, result.output
+    exported = (tmp_path / "t.html").read_text(encoding="utf-8")
+    end = re.search(r'<section id="end".*?</section>', exported, re.S).group(0)
+    assert "Every number in this talk comes from one recorded training run." in end
+    assert "trace.npz" not in exported
+    build(load_config(None, SMALL), tmp_path / "deck")          # the deck folder itself does say it
+    assert "<code>trace.npz</code> beside it" in (tmp_path / "deck" / "index.html").read_text(encoding="utf-8")
+
+
 def test_export_never_overwrites_the_deck_file_or_its_csv(tmp_path):
     """`deckgen export talk.toml --single-file talk.toml` used to replace the deck file with HTML."""
     deck = tmp_path / "talk.toml"

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tarfile
-import venv
+import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -63,22 +66,39 @@ def test_wheel_carries_templates_decks_and_reveal(wheel):
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
-@pytest.mark.slow
-def test_wheel_installs_and_runs_outside_the_checkout(wheel, tmp_path):
-    # A fresh venv gets only the wheel; its dependencies (numpy, matplotlib, ...)
-    # come from this test environment's site-packages through a .pth file, so
-    # nothing is downloaded. Paths listed in a .pth are not site dirs, so the
-    # editable install of this checkout (if any) is not seen by the new venv.
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+@dataclass
+class Installed:
+    bindir: Path
+    python: Path
+    purelib: Path
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Installed:
+    """A fresh venv made as the README's first command makes it, with the wheel of this checkout installed.
+
+    ``python -m venv``, then pip installs the wheel (built from ``.``) with its
+    dependencies. Those come from this test environment's site-packages through
+    a .pth file, so nothing is downloaded, yet pip still checks that every
+    declared dependency is there. Paths listed in a .pth are not site dirs, so
+    the editable install of this checkout (if any) is not seen by the new venv.
+    """
+    home = tmp_path_factory.mktemp("installed")
+    env_dir = home / ".venv"
+    run([sys.executable, "-m", "venv", env_dir], cwd=home)
     bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
     python = bindir / ("python.exe" if os.name == "nt" else "python")
-    purelib = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp_path).stdout.strip())
+    purelib = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=home).stdout.strip())
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     ours.update(p for p in sys.path if Path(p).name in ("site-packages", "dist-packages"))
     (purelib / "deckgen_test_deps.pth").write_text("\n".join(sorted(ours)) + "\n", encoding="utf-8")
-    run([python, "-m", "pip", "install", "--no-deps", "--no-index", "--disable-pip-version-check", wheel], cwd=tmp_path)
+    run([python, "-m", "pip", "install", "--no-index", "--disable-pip-version-check", wheel], cwd=home)
+    return Installed(bindir=bindir, python=python, purelib=purelib)
 
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_outside_the_checkout(installed, tmp_path):
+    bindir, python, purelib = installed.bindir, installed.python, installed.purelib
     probe = (
         "import json, deckgen, deckgen.resources as r; "
         "print(json.dumps({'pkg': deckgen.__file__, 'reveal': str(r.reveal_dir()), 'version': r.reveal_version(), "
@@ -141,3 +161,75 @@ def test_git_tracks_no_third_party_code():
             if "Hakim El Hattab" in text or "sourceMappingURL" in text or "@license" in text:
                 bad.append(name)
     assert not bad, f"third-party files tracked by git: {bad}"
+
+
+def tour_commands() -> list[list[str]]:
+    """The README's quick tour, one argument list per command (comments dropped)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Quick tour\s+```sh\n(.*?)```", readme, re.S).group(1)
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+
+
+def serve_once(command: list, cwd: Path, env: dict) -> str:
+    """Start ``deckgen serve``, fetch the deck it serves, stop it; return the page."""
+    proc = subprocess.Popen([str(c) for c in command], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        seen = []
+        for line in proc.stdout:                      # "Serving http://127.0.0.1:PORT/ ..." once it listens
+            seen.append(line)
+            found = re.search(r"Serving (http://\S+/)", line)
+            if found:
+                with urllib.request.urlopen(found.group(1), timeout=30) as response:
+                    return response.read().decode("utf-8")
+        raise AssertionError(f"deckgen serve ended without serving (exit {proc.wait()}):\n{''.join(seen)}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_every_tour_command_works_after_the_readme_install(installed, tmp_path):
+    """Each command of the README's tour, run as a new user would: in the checkout's folder, after the install."""
+    if not Path("/usr/bin/chromium").exists() and os.environ.get("CI", "").lower() in ("", "0", "false"):
+        pytest.skip("/usr/bin/chromium not found (the tour prints a PDF with it)")
+    # what a user has: the checkout's decks/, and for `deckgen new` a CSV of their own
+    shutil.copytree(ROOT / "decks", tmp_path / "decks")
+    shutil.copyfile(ROOT / "decks" / "data" / "iris.csv", tmp_path / "flowers.csv")
+    env = {**os.environ, "DECKGEN_CACHE_DIR": str(tmp_path / "cache"), "BROWSER": "true"}  # --open opens nothing
+    for key in ("DECKGEN_NO_CACHE", "DECKGEN_BROWSER", "PYTHONPATH"):
+        env.pop(key, None)
+    # the README installs playwright with deckgen itself: the PDF export needs no extra step
+    requires = run([installed.python, "-c", "import importlib.metadata as m; print(m.requires('deckgen'))"],
+                   cwd=tmp_path, env=env).stdout
+    assert "playwright" in requires
+
+    commands = tour_commands()
+    assert len(commands) >= 10
+    ran = set()
+    for words in commands:
+        # every command as written; those that train run 2,000 iterations rather than 60,000, to keep this quick
+        short = ["--set", "training.iterations=2000"] if words[1:2] in (["build"], ["serve"], ["export"]) else []
+        command = [installed.bindir / "deckgen", *words[1:], *short]
+        if words[1:2] == ["serve"]:
+            page = serve_once(command, tmp_path, env)
+            assert "Reveal.initialize(" in page
+        else:
+            out = run(command, cwd=tmp_path, env=env, timeout=600).stdout
+            if words[1:2] == ["keys"]:
+                assert "deck.full_trace" in out
+        ran.add(words[1] if len(words) > 1 else "")
+    assert {"build", "serve", "export", "new", "cache", "keys", "--help"} <= ran
+    for deck in ("trask", "trask-2layer", "iris"):
+        assert (tmp_path / "build" / deck / "index.html").is_file(), deck
+        assert (tmp_path / "build" / deck / "trace.npz").is_file(), deck
+    assert (tmp_path / "talk.pdf").read_bytes().startswith(b"%PDF")
+    assert "Reveal.initialize(" in (tmp_path / "talk.html").read_text(encoding="utf-8")
+    assert (tmp_path / "decks" / "flowers.toml").is_file()
+    assert not list((tmp_path / "cache").glob("??/*"))         # `deckgen cache clear` emptied it

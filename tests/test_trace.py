@@ -117,7 +117,8 @@ def test_missing_matrices_raise_clear_key_errors(tiny):
 
 
 def assert_same(a: Trace, b: Trace):
-    for attr in ("layers", "activation", "bias", "learning_rate", "iterations", "stopped_at", "kept", "complete", "last"):
+    for attr in ("layers", "activation", "bias", "learning_rate", "iterations", "stopped_at", "kept", "complete",
+                 "kind", "last"):
         assert getattr(a, attr) == getattr(b, attr), attr
     assert a.names() == b.names()
     for name in a.names():
@@ -163,3 +164,68 @@ def test_files_are_plain_npz_and_a_readable_manifest(tmp_path):
     assert meta["shapes"]["z1"] == [4, 4] and meta["ops"]["z1"] == ["matmul", ["X", "W1"]]
     assert meta["formulas"]["dW2"] == trace.formula("dW2")
     assert meta["stopped_at"] is None and meta["complete"] is False and "deckgen" in meta
+    assert meta["kind"] == "budget"     # the run itself kept only these, to fit its memory budget
+
+
+# -- the deck folder's copy: light by default, full on request ---------------------------------
+
+
+def deck_copy(trace: Trace, *overrides: str) -> Trace:
+    from deckgen.core.kept import for_deck
+    from deckgen.config import load_config
+
+    return for_deck(trace, load_config(None, [f"training.iterations={trace.iterations}", *overrides]))
+
+
+def test_a_light_trace_keeps_the_shown_iterations_and_every_error(tmp_path):
+    full = train(X, Y, [3, 4, 1], iterations=30, seed=1)
+    light = deck_copy(full, "deck.explain=[2]", "deck.checkpoints=7")
+    assert full.kind == "full" and light.kind == "light" and not light.complete
+    # explained 2 and the 3 its update makes, checkpoints every 7, T-1 and T
+    assert light.kept == (0, 2, 3, 7, 14, 21, 28, 29, 30)
+    for name in light.names():
+        for t in light.kept:
+            if full.has(name, t):
+                assert light.get(name, t).tobytes() == full.get(name, t).tobytes(), (name, t)
+    assert not light.has("W1", 5) and full.has("W1", 5)
+    with pytest.raises(KeyError, match="deck's light trace.*deck.full_trace = true"):
+        light.get("W1", 5)
+    assert light.series("mae").tobytes() == full.series("mae").tobytes() and len(light.series("loss")) == 31
+    light.save(tmp_path / "light")
+    meta = json.loads((tmp_path / "light" / "trace.json").read_text())
+    assert meta["kind"] == "light" and meta["complete"] is False
+    assert_same(light, load_trace(tmp_path / "light"))
+
+
+def test_load_trace_reads_both_kinds_and_says_which(tmp_path):
+    full = train(X, Y, [3, 4, 1], iterations=30, seed=1)
+    deck_copy(full).save(tmp_path / "light")
+    deck_copy(full, "deck.full_trace=true").save(tmp_path / "full")
+    light, whole = load_trace(tmp_path / "light"), load_trace(tmp_path / "full")
+    assert light.kind == "light" and light.kept == (0, 1, 29, 30)
+    assert whole.kind == "full" and whole.complete and whole.kept == tuple(range(31))
+    assert_same(full, whole)
+    assert (tmp_path / "light" / "trace.npz").stat().st_size < (tmp_path / "full" / "trace.npz").stat().st_size / 3
+    assert "kind='light'" in repr(light)
+
+
+def test_a_stopped_run_keeps_its_last_iterations_in_the_light_copy():
+    # a relu unit that is off and huge output weights: e1 overflows about 1500 iterations in
+    m = 16
+    with np.errstate(all="ignore"):
+        full = train([[1.0]], [[1.0] * m], [1, 1, m], activation="relu", bias=True, weights=[[[-1.0]], [[1e308] * m]],
+                     biases=[[0.0], [-5.0] * m], learning_rate=0.1, iterations=3000)
+    assert full.complete and full.stopped_at is not None and full.stopped_at > 1000
+    light = deck_copy(full, "deck.checkpoints=500", "deck.explain=[0]")
+    s = full.stopped_at
+    assert light.kind == "light" and light.stopped_at == s and light.kept == (0, 1, 500, 1000, 1500, s - 1, s)
+    for t in (s - 1, s):     # the deck's final predictions, and whatever was finite at the stop
+        for name in light.names():
+            assert light.has(name, t) == full.has(name, t), (name, t)
+
+
+def test_a_trace_that_keeps_no_more_than_the_deck_shows_is_saved_as_it_is():
+    budget = traces()["partial"]
+    assert deck_copy(budget, "deck.explain=[2]", "deck.checkpoints=7") is budget
+    short = train(X, Y, [3, 4, 1], iterations=3, seed=1)
+    assert deck_copy(short, "deck.explain=[0]", "deck.checkpoints=1") is short     # every iteration is shown

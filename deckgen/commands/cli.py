@@ -219,7 +219,7 @@ def export(config, pdf, fragments, single_file, browser, force, overrides, templ
     if pdf is not None:
         check_target(pdf, inputs, force=force, option="--pdf")
     with tempfile.TemporaryDirectory(prefix="deckgen-export-") as tmp:
-        result = run_build(cfg, Path(tmp) / cfg.name, no_cache=no_cache, quiet=quiet)
+        result = run_build(cfg, Path(tmp) / cfg.name, no_cache=no_cache, quiet=quiet, trace_beside=False)
         if not quiet:
             click.echo(summary(result)[0])
         warn_compare(cfg, result)

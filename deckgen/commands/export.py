@@ -37,8 +37,10 @@ BROWSER_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/goo
                  "/Applications/Chromium.app/Contents/MacOS/Chromium")
 INSTALL_BROWSER = ("no Chromium or Chrome found — install one (Debian/Ubuntu: apt-get install chromium), "
                    "or give its path with --browser PATH or DECKGEN_BROWSER")
-INSTALL_PLAYWRIGHT = ("PDF export needs the playwright package — pip install playwright "
-                      "(its own browser download is not needed: deckgen uses the Chromium on this machine)")
+#: deckgen depends on playwright, so only an environment changed after the install lacks it.
+INSTALL_PLAYWRIGHT = ("PDF export needs the playwright package, which deckgen's install brings but this "
+                      "environment lacks — pip install playwright (its own browser download is not needed: "
+                      "deckgen uses the Chromium on this machine)")
 BROWSER_ARGS = ["--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run"]
 

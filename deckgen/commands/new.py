@@ -216,6 +216,7 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
         _line("checkpoints = 5000", "a checkpoint slide every N iterations (or a list)"),
         _line("precision = 3", "decimal places"),
         _line('theme = "white"', "white | black (fonts embedded); other reveal.js themes use local fonts"),
+        _line("# full_trace = false", "true: trace.npz keeps every iteration's matrices, not only the ones shown"),
         f'# compare = [{{ "training.learning_rate" = {_round(lr / 10)} }}, '
         f'{{ "training.learning_rate" = {_round(lr * 10)} }}]   # "what if" slides',
     ]
@@ -253,6 +254,7 @@ explain = [0]                # iterations computed step by step on the slides
 checkpoints = 10000          # a checkpoint slide every N iterations (or a list)
 precision = 3                # decimal places
 theme = "white"              # white | black (fonts embedded); other reveal.js themes use local fonts
+# full_trace = false         # true: trace.npz keeps every iteration's matrices, not only the ones shown
 # compare = [{{ "training.learning_rate" = 0.1 }}, {{ "training.learning_rate" = 10 }}]   # "what if" slides
 """
 

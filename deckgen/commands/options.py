@@ -96,9 +96,10 @@ def open_cache(no_cache: bool):
 
 
 def run_build(cfg, out, *, force: bool = False, no_cache: bool = False, quiet: bool = False,
-              jobs: int | None = None):
+              jobs: int | None = None, trace_beside: bool = True):
     bars = TerminalProgress(enabled=False if quiet else None)
     try:
-        return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs)
+        return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs,
+                     trace_beside=trace_beside)
     finally:
         bars.close()

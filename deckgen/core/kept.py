@@ -40,3 +40,39 @@ def checkpoints_of(spec, iterations: int, stopped_at: int | None = None) -> list
     points = list(range(0, iterations, spec)) if isinstance(spec, int) else [t for t in spec if t < iterations]
     points = sorted({t for t in points if t <= last} | {last})
     return [t for t in points if t >= 0]
+
+
+# The rules below read a deck config's settings (``config.training``, ``config.deck``) without importing it.
+
+def wanted(config) -> list[int]:
+    """The iterations a run of ``config`` keeps when not every iteration fits the memory budget.
+
+    The rule is the training code's own: the explained iterations, the
+    checkpoints, ``T-1`` and ``T``.
+    """
+    return kept_iterations(config.training.iterations, config.deck.explain, config.deck.checkpoints)
+
+
+def deck_kept(trace, config) -> tuple[int, ...]:
+    """The iterations whose matrices a deck folder's ``trace.npz`` holds (see :func:`for_deck`)."""
+    if config.deck.full_trace or not trace.complete:
+        return trace.kept
+    want = set(wanted(config))
+    stop = trace.last - 1 if trace.stopped_at is not None else trace.iterations + 1
+    return tuple(t for t in trace.kept if t in want or t >= stop)
+
+
+def for_deck(trace, config):
+    """The trace a deck folder holds: ``trace`` itself with ``deck.full_trace = true``, else a light copy.
+
+    The light copy keeps what a run over its memory budget keeps (see
+    :func:`wanted`: the explained iterations and the one after each, the
+    checkpoints, ``T-1`` and ``T``) and, for a run that stopped, the
+    iterations from the one before its last to the stop, which the deck shows
+    as its final predictions; ``loss`` and ``mae`` stay for every iteration.
+    A trace that already holds no more than that is returned as it is.
+    """
+    keep = deck_kept(trace, config)
+    if len(keep) == len(trace.kept):
+        return trace
+    return trace.subset(list(keep), light=True)

@@ -31,6 +31,8 @@ FORMAT = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _SCALARS = ("loss", "mae")
 _INPUTS = ("X", "y")
+#: The files :meth:`Trace.save` writes into a folder.
+FILES = ("trace.npz", "trace.json")
 
 
 class MissingMatrix(KeyError):
@@ -122,6 +124,11 @@ class Trace:
     not exist at the later kept iterations (deltas at ``T``, whatever went
     non-finite at ``stopped_at``) simply has a shorter stack. ``series`` holds
     ``loss`` and ``mae`` for every iteration ``0..last``.
+
+    ``complete``: every iteration is kept. ``light``: the run kept them all, but
+    this copy (a deck folder's ``trace.npz``) holds only the iterations the deck
+    shows; neither: the run itself kept only those, to stay within its memory
+    budget. :attr:`kind` names the three.
     """
 
     layers: tuple[int, ...]
@@ -135,6 +142,7 @@ class Trace:
     inputs: Mapping[str, np.ndarray] = field(repr=False)
     stacks: Mapping[str, np.ndarray] = field(repr=False)
     scalars: Mapping[str, np.ndarray] = field(repr=False)
+    light: bool = False
     _ops: Mapping[str, tuple[str, tuple[str, ...], str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -159,6 +167,12 @@ class Trace:
     def end(self) -> int:
         """The last iteration the run reached: ``stopped_at``, else ``iterations``."""
         return self.iterations if self.stopped_at is None else self.stopped_at
+
+    @property
+    def kind(self) -> str:
+        """``"full"`` (every iteration), ``"light"`` (a deck's copy: the iterations it shows) or ``"budget"``
+        (the run kept only the shown iterations, as every iteration did not fit its memory budget)."""
+        return "full" if self.complete else "light" if self.light else "budget"
 
     def names(self) -> list[str]:
         """Recorded matrix names, in pipeline order."""
@@ -226,13 +240,22 @@ class Trace:
             return f"{where}: training stopped at iteration {self.stopped_at}, where values became non-finite"
         if t == self.iterations and t in self.kept:
             return f"{where}: the last iteration ({t}) has a forward pass only, no deltas or updates"
+        if self.light:
+            return (
+                f"{where} is not kept: this is a deck's light trace, which holds {_span(self.kept)} (the ones "
+                f"the deck shows); build with deck.full_trace = true to keep every iteration"
+            )
         return (
             f"{where} is not kept: keeping every iteration did not fit the memory budget, so this "
             f"trace keeps {_span(self.kept)}; list {t} in deck.explain or deck.checkpoints to keep it"
         )
 
-    def subset(self, want: Sequence[int]) -> "Trace":
-        """This trace keeping only the iterations ``want`` (all of which it keeps)."""
+    def subset(self, want: Sequence[int], *, light: bool = False) -> "Trace":
+        """This trace keeping only the iterations ``want`` (all of which it keeps).
+
+        ``light``: the copy is cut for a deck folder rather than to what a run
+        over its memory budget keeps.
+        """
         stacks = {}
         for name, stack in self.stacks.items():
             held = self.kept[: len(stack)]     # a shorter stack holds the first kept iterations
@@ -241,14 +264,14 @@ class Trace:
         return Trace(layers=self.layers, activation=self.activation, bias=self.bias,
                      learning_rate=self.learning_rate, iterations=self.iterations, stopped_at=self.stopped_at,
                      kept=tuple(want), complete=False, inputs=dict(self.inputs), stacks=stacks,
-                     scalars=dict(self.scalars))
+                     scalars=dict(self.scalars), light=light)
 
     def __repr__(self) -> str:
         stop = "" if self.stopped_at is None else f", stopped_at={self.stopped_at}"
         return (
             f"Trace(layers={self.layers}, activation={self.activation!r}, bias={self.bias}, "
             f"learning_rate={self.learning_rate}, iterations={self.iterations}{stop}, "
-            f"kept={len(self.kept)} iterations, complete={self.complete})"
+            f"kept={len(self.kept)} iterations, kind={self.kind!r})"
         )
 
     # -- disk ------------------------------------------------------------------------
@@ -266,6 +289,7 @@ class Trace:
             "stopped_at": self.stopped_at,
             "last": self.last,
             "complete": self.complete,
+            "kind": self.kind,
             "kept": _runs(self.kept),
             "names": self.names(),
             "shapes": {n: list(self.shape(n)) for n in self._ops},
@@ -286,7 +310,11 @@ class Trace:
 
 
 def load_trace(folder_or_file: str | os.PathLike) -> Trace:
-    """Read a trace written by :meth:`Trace.save` (give its folder or either file)."""
+    """Read a trace written by :meth:`Trace.save` (give its folder or either file).
+
+    Both kinds a deck folder may hold load the same way: a full trace, and a
+    light one (``deck.full_trace = false``, the default); ``Trace.kind`` says which.
+    """
     path = Path(folder_or_file)
     folder = path if path.is_dir() else path.parent
     meta = json.loads((folder / "trace.json").read_text(encoding="ascii"))
@@ -304,6 +332,7 @@ def load_trace(folder_or_file: str | os.PathLike) -> Trace:
         stopped_at=meta["stopped_at"],
         kept=kept,
         complete=meta["complete"],
+        light=meta.get("kind") == "light",
         inputs={n: arrays.pop(n) for n in _INPUTS},
         scalars={n: arrays.pop(n) for n in _SCALARS},
         stacks=arrays,

@@ -14,22 +14,34 @@ from deckgen.render.env import make_environment, render_story
 from deckgen.render.memo import draw_remembered
 from deckgen.render.worker import FigureWorker
 from deckgen.resources import reveal_version
+from deckgen.core.kept import for_deck
+from deckgen.core.trace import FILES
 from deckgen.story import Story
 
 
 def write_deck(story: Story, trace, config: Config, folder: Path, *, session=None,
-               extra_figures: tuple = (), worker: FigureWorker | None = None) -> list[Path]:
+               extra_figures: tuple = (), worker: FigureWorker | None = None,
+               cache_copy: Path | None = None) -> list[Path]:
     """Render a story into an empty ``folder``: index.html, assets, figures and the trace.
 
-    The trace is saved on a second thread while the figures are drawn (the
-    saving is mostly memory copies and file writes, which let go of the GIL);
-    with a :class:`FigureWorker` the figures are drawn in that process meanwhile.
+    The folder gets the deck's trace (light unless ``deck.full_trace``, see
+    :func:`~deckgen.run.cache.for_deck`); ``cache_copy``, when given, the whole
+    trace, for the trace cache. Both are saved on a second thread while the
+    figures are drawn (the saving is mostly memory copies and file writes,
+    which let go of the GIL); with a :class:`FigureWorker` the figures are
+    drawn in that process meanwhile.
     """
     saved: list[BaseException] = []
+    deck_trace = for_deck(trace, config)
 
     def save() -> None:
         try:
-            trace.save(folder)
+            deck_trace.save(folder)
+            if cache_copy is not None and deck_trace is trace:   # the same files: copying beats saving again
+                for name in FILES:
+                    shutil.copyfile(folder / name, cache_copy / name)
+            elif cache_copy is not None:
+                trace.save(cache_copy)
         except BaseException as exc:  # raised again in the building thread
             saved.append(exc)
 

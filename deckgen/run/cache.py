@@ -41,13 +41,12 @@ from pathlib import Path
 import numpy as np
 
 from deckgen import __version__
-from deckgen.core.kept import kept_iterations
-from deckgen.core.trace import load_trace
+from deckgen.core.kept import wanted
+from deckgen.core.trace import FILES, load_trace
 
 FORMAT = 1
 DEFAULT_LIMIT_MB = 1024
 ENTRY = "entry.json"
-FILES = ("trace.npz", "trace.json")
 #: An entry's folder is ``KEY[:2]/KEY`` with KEY a SHA-256 hex digest; nothing else in the folder is ours.
 _KEY = re.compile(r"[0-9a-f]{64}")
 #: Leftovers of an interrupted write: ``.put-*`` staging folders and ``.old-*`` replaced entries.
@@ -103,15 +102,6 @@ def training_key(config, dataset, layers) -> str:
 
 
 # --------------------------------------------------------------------------- what a run keeps
-
-def wanted(config) -> list[int]:
-    """The iterations a run of ``config`` keeps when not every iteration fits the memory budget.
-
-    The rule is the training code's own: the explained iterations, the
-    checkpoints, ``T-1`` and ``T``.
-    """
-    return kept_iterations(config.training.iterations, config.deck.explain, config.deck.checkpoints)
-
 
 def by_budget(trace, config) -> bool | None:
     """Whether a fresh run of ``config`` kept every iteration because the whole run fitted its budget.
@@ -240,6 +230,10 @@ class TraceCache:
             shutil.rmtree(staged, ignore_errors=True)
             raise
         return staged
+
+    def reserve(self) -> Path:
+        """An empty private staging folder to save a trace into; :meth:`commit` stores it (and removes it)."""
+        return self._staging()
 
     def _staging(self) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)

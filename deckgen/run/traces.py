@@ -78,18 +78,20 @@ def obtain_trace(config: Config, dataset: Dataset, layers, *, key: str, cache=No
 
 
 def remember(trace, config: Config, key: str, *, cache=None, session: Session | None = None,
-             folder: Path | None = None) -> None:
+             folder: Path | None = None, staged: Path | None = None) -> None:
     """Keep a freshly trained trace in the cache and the session.
 
     ``folder``: where the trace was just saved; its files are copied into the
-    cache rather than saved again, and with a session the rest of the work
-    (checksums, eviction) happens after the build, in the background.
+    cache rather than saved again. ``staged``: a folder from
+    :meth:`~deckgen.run.cache.TraceCache.reserve` the trace was saved into. With
+    either and a session, the rest of the work (checksums, eviction) happens
+    after the build, in the background.
     """
     if cache is not None:
-        if folder is None:
+        if folder is None and staged is None:
             cache.put(key, trace, config)
         else:
-            staged = cache.stage(folder)
+            staged = staged if staged is not None else cache.stage(folder)
             if session is not None:
                 session.defer(lambda: cache.commit(key, staged, trace, config))
             else:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from deckgen.core.diagnose import diagnose
-from deckgen.core.kept import checkpoints_of
+from deckgen.core.kept import checkpoints_of, deck_kept
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
 from deckgen.story.slides import Slide, Story
@@ -55,8 +55,32 @@ def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None
     return {"rows": rows, "correct": f"{correct:,}", "total": f"{len(best):,}", "all": correct == len(best)}
 
 
-def build_story(config, dataset, trace) -> Story:
-    """The pure heart of deckgen: one view-model per slide, in order."""
+def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
+    """What the end slide says of the saved trace, and what its notes add.
+
+    ``beside``: the deck folder holds ``trace.npz`` (False for an exported
+    deck: a PDF or a single file has no trace beside it).
+    """
+    budget = None if trace.complete else (
+        "Only the iterations shown were recorded in full: recording every iteration did not fit "
+        "`training.memory_budget_mb`. The error was still recorded at every iteration.")
+    if not beside:
+        return {"text": None, "budget": budget}
+    kept, errors = len(deck_kept(trace, config)), len(trace.series("mae"))
+    if trace.complete and kept == len(trace.kept):
+        text = f"`trace.npz` beside it holds every matrix of all {kept:,} iterations."
+    else:
+        text = (f"`trace.npz` beside it holds every matrix of the {kept:,} iterations shown "
+                f"and the error of all {errors:,}.")
+    return {"text": text, "budget": budget}
+
+
+def build_story(config, dataset, trace, *, trace_beside: bool = True) -> Story:
+    """The pure heart of deckgen: one view-model per slide, in order.
+
+    ``trace_beside``: the deck is saved with its ``trace.npz`` (False for an
+    export, whose last slide then claims no trace file).
+    """
     deck = config.deck
     layers = trace.layers
     L = len(layers) - 1
@@ -129,7 +153,8 @@ def build_story(config, dataset, trace) -> Story:
                         ctx={"t": final_t, "t_text": f"{final_t:,}", "trained": f"{final_t:,}",
                              "class_names": dataset.class_names or (),
                              "classified": _classified(trace, layout, dataset, final_t)}))
-    slides.append(Slide("slides/end.html", "end", ctx=summary))
+    slides.append(Slide("slides/end.html", "end",
+                        ctx={**summary, "trace_file": _trace_file(trace, config, trace_beside)}))
     figures = tuple({**spec, "theme": deck.theme} for spec in
                     ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures))
     return Story(title=config.title, slides=tuple(slides), theme=deck.theme, summary=summary, figures=figures)
