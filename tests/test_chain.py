@@ -73,7 +73,8 @@ def test_the_default_talk_follows_the_last_and_the_first_layer(tmp_path):
     ids = [s.id for s in build_story(config, data, trace).slides]
     chain = [i for i in ids if "-chain-" in i]
     assert chain == ["t0-chain-W2-0-0", "t0-chain-W1-0-0"]
-    assert ids.index(chain[-1]) + 1 == ids.index("t0-update-W1")     # just before the updates
+    assert ids.index(chain[-1]) + 2 == ids.index("t0-update-W1")     # then gradient descent, then the updates
+    assert ids[ids.index(chain[-1]) + 1] == "t0-descent"
     config, data, trace = trace_of(None, ["training.iterations=20", "deck.checkpoints=10", "deck.chain_rule=[]"])
     assert not [s for s in build_story(config, data, trace).slides if "-chain-" in s.id]
 

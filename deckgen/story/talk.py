@@ -16,6 +16,7 @@ from deckgen.core.diagnose import diagnose
 from deckgen.core.kept import checkpoints_of, deck_kept
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
+from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
 from deckgen.story.views import Layout, num, pick
@@ -121,14 +122,18 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True) -> Story:
               ctx={"seed": config.training.seed, "explicit": config.network.weights is not None}),
     ]
     weights = chosen_weights(deck.chain_rule, tuple(layers), config.where("deck.chain_rule"))
+    if explain:   # one unit by hand, the first worked cell of the first z1 slide
+        slides.append(neuron(trace, layout, explain[0], b.cells("z1", explain[0])[0][0]))
     for n, t in enumerate(explain):
         slides.append(Slide("slides/iteration.html", f"t{t}", ctx={"t": t, "steps": None}))
         steps = b.iteration(t)
-        if n == 0 and weights:   # the chain rule once, in the first explained iteration, just before the updates
-            chain = [chain_slide(trace, layout, t, k, i, j, b.eta) for k, i, j in weights]
+        if n == 0:   # the chain rule and gradient descent once, in the first explained iteration, before the updates
+            why = [chain_slide(trace, layout, t, k, i, j, b.eta) for k, i, j in weights]
+            why.append(descent(trace, t, layout, weights[0] if weights else None, b.eta))
             at = next(m for m, s in enumerate(steps) if s.template == "slides/update.html")
-            steps = steps[:at] + chain + steps[at:]
+            steps = steps[:at] + why + steps[at:]
         slides += steps
+        slides.append(step(trace, t, layout))
     for t in checkpoints:
         slides.append(Slide(
             "slides/checkpoint.html", f"checkpoint-{t}", animate=True,
@@ -153,6 +158,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True) -> Story:
                         ctx={"t": final_t, "t_text": f"{final_t:,}", "trained": f"{final_t:,}",
                              "class_names": dataset.class_names or (),
                              "classified": _classified(trace, layout, dataset, final_t)}))
+    slides += learned(trace, layout, dataset, final_t)
     slides.append(Slide("slides/end.html", "end",
                         ctx={**summary, "trace_file": _trace_file(trace, config, trace_beside)}))
     figures = tuple({**spec, "theme": deck.theme} for spec in

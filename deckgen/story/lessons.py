@@ -1,0 +1,136 @@
+"""The slides that say *why*: one neuron by hand, gradient descent, whether the step helped, what was learned.
+
+Each is built from facts of this run and quotes the run's own numbers; trace
+values carry their address, derived values are plain text with at least
+three significant digits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from deckgen.core.activations import layer_activations
+from deckgen.core.learned import binary_inputs, unit_function, xor_like
+from deckgen.story.slides import Slide
+from deckgen.story.views import Layout, num, sig
+
+#: Inputs drawn on the one-neuron slide before the rest are left out.
+_NEURON_INPUTS = 5
+#: Misclassified examples listed on the "what it learned" slide of a classifier.
+_MISTAKES = 6
+
+
+def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
+    """One neuron, one example: the first worked cell of the ``z1`` slide drawn on the network, edge by edge."""
+    p = layout.precision
+    X, W = trace.get("X", t), trace.get("W1", t)
+    n_in = X.shape[1]
+    shown = list(range(min(n_in, _NEURON_INPUTS)))
+    height = 90 * len(shown) + 50
+    cy = height // 2
+    inputs = []
+    for pos, i in enumerate(shown):
+        y = 45 + 90 * pos
+        name = layout.feature_names[i] if i < len(layout.feature_names) else f"x{i + 1}"
+        inputs.append({"name": name, "x": num(trace, "X", t, row, i, p), "w": num(trace, "W1", t, i, 0, p),
+                       "product": sig(float(X[row, i]) * float(W[i, 0]), p), "y": y,
+                       # the label sits on its edge, a fifth of the way from the input to the neuron, where edges are far apart
+                       "lx": 250, "ly": round(y + 0.2 * (cy - y) - 10, 1)})
+    act = layer_activations(len(trace.layers) - 1, trace.activation)[0]
+    ctx: dict[str, Any] = {
+        "inputs": tuple(inputs), "more": n_in - len(shown), "height": height, "cy": cy,
+        "z": num(trace, "z1", t, row, 0, p), "a": num(trace, "a1", t, row, 0, p), "activation": act,
+        "bias": num(trace, "b1", t, 0, 0, p) if trace.bias else None, "example": row, "t": t,
+        "unit": "hidden unit 1" if len(trace.layers) > 2 else "the output",
+    }
+    return Slide("slides/neuron.html", "one-neuron", ctx=ctx)
+
+
+def descent(trace, t: int, layout: Layout, weight: tuple[int, int, int] | None, eta: str) -> Slide:
+    """Gradient descent: ΔW = −η ∂ℒ/∂W, so adding ΔW walks downhill on ℒ."""
+    p = layout.precision
+    n = int(trace.get("X", t).shape[0])
+    ctx: dict[str, Any] = {"t": t, "eta": eta, "loss": num(trace, "loss", t, 0, 0, p), "mae": num(trace, "mae", t, 0, 0, p),
+                           "examples": n, "scaled": sig(float(trace.learning_rate) * n, p), "many": n > 1}
+    if weight is not None:
+        k, i, j = weight
+        ctx.update(weight=rf"W_{{{k}}}[{i},{j}]", dW=num(trace, f"dW{k}", t, i, j, p),
+                   gradient=sig(-trace.value(f"dW{k}", t, i, j) / float(trace.learning_rate), p))
+    return Slide("slides/descent.html", f"t{t}-descent", ctx=ctx,
+                 formula=r"\Delta W = \eta \, a^{\top} \delta = -\eta \, \frac{\partial \mathcal{L}}{\partial W}")
+
+
+def step(trace, t: int, layout: Layout) -> Slide:
+    """Did the step help? ℒ and the mean absolute error before and after iteration ``t``'s updates."""
+    p = layout.precision
+    before, after = float(trace.value("loss", t)), float(trace.value("loss", t + 1))
+    ctx = {"t": t, "next": t + 1, "loss": num(trace, "loss", t, 0, 0, p), "loss_next": num(trace, "loss", t + 1, 0, 0, p),
+           "mae": num(trace, "mae", t, 0, 0, p), "mae_next": num(trace, "mae", t + 1, 0, 0, p),
+           "fell": after < before, "rose": after > before,
+           "change": sig(after - before, p, sign=True),
+           "percent": f"{abs(after - before) / before * 100:.1f}%" if before > 0 else ""}
+    return Slide("slides/step.html", f"t{t}-step", ctx=ctx)
+
+
+def learned(trace, layout: Layout, dataset, t: int) -> list[Slide]:
+    """What the network computes after training: truth tables, a formula, or the examples it gets wrong."""
+    X = trace.get("X", t)
+    inputs = binary_inputs(np.asarray(X))
+    if inputs is not None and len(inputs.varying) == 2 and X.shape[0] <= 16:
+        return [_truth_table(trace, layout, dataset, t, inputs)]
+    if dataset.class_names and len(dataset.class_names) == trace.layers[-1] >= 2:
+        return [_mistakes(trace, layout, dataset, t)]
+    return []
+
+
+def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
+    p, L = layout.precision, len(trace.layers) - 1
+    X = np.asarray(trace.get("X", t))
+    names = dataset.feature_names
+    acts = layer_activations(L, trace.activation)
+    units = []          # (layer, unit) columns: the first hidden layer's units, then the outputs
+    if L > 1:
+        units += [(1, u) for u in range(min(trace.layers[1], 6))]
+    units += [(L, u) for u in range(trace.layers[-1])]
+    columns = []
+    for k, u in units:
+        function = unit_function(X, np.asarray(trace.get(f"a{k}", t))[:, u], inputs, names, acts[k - 1])
+        columns.append({"label": f"hidden {u + 1}" if k < L else ("output" if trace.layers[-1] == 1 else f"output {u + 1}"),
+                        "function": function or "no simple rule", "named": function is not None})
+    rows = [{"inputs": tuple(num(trace, "X", t, r, c, p) for c in inputs.varying),
+             "units": tuple(num(trace, f"a{k}", t, r, u, p) for k, u in units),
+             "target": num(trace, "y", t, r, 0, p)} for r in range(X.shape[0])]
+    xor = xor_like(X, np.asarray(trace.get("y", t)))
+    formula = _formula(trace, layout, t) if L == 1 else None
+    ctx = {"t": t, "inputs": tuple(names[c] for c in inputs.varying), "columns": tuple(columns), "rows": tuple(rows),
+           "constant": tuple(names[c] for c in inputs.constant), "hidden": L > 1, "formula": formula,
+           "xor": xor is not None, "xor_inputs": tuple(names[c] for c in xor) if xor else (),
+           "hidden_named": tuple(c["function"] for c in columns[:-1] if c["named"]) if L > 1 else ()}
+    return Slide("slides/learned.html", "learned", ctx=ctx)
+
+
+def _formula(trace, layout: Layout, t: int) -> dict[str, Any]:
+    """The output of a network with no hidden layer, written as a formula of its inputs with its weights."""
+    p = layout.precision
+    terms = [{"w": num(trace, "W1", t, i, 0, p), "x": layout.feature_names[i] if i < len(layout.feature_names) else f"x{i + 1}"}
+             for i in range(trace.layers[0])]
+    return {"terms": tuple(terms), "bias": num(trace, "b1", t, 0, 0, p) if trace.bias else None}
+
+
+def _mistakes(trace, layout: Layout, dataset, t: int) -> Slide:
+    """The training examples the network gets wrong, with their inputs, and its accuracy on them."""
+    p, L = layout.precision, len(trace.layers) - 1
+    a, y = np.asarray(trace.get(f"a{L}", t)), np.asarray(trace.get("y", t))
+    best, truth = np.argmax(a, axis=1), np.argmax(y, axis=1)
+    wrong = [int(r) for r in np.nonzero(best != truth)[0]]
+    cols = layout.shown(trace.layers[0], min(layout.max_cols, 4), False)
+    rows = [{"label": str(r), "inputs": tuple(num(trace, "X", t, r, c, p) for c in cols),
+             "predicted": dataset.class_names[best[r]], "output": num(trace, f"a{L}", t, r, int(best[r]), p),
+             "true": dataset.class_names[truth[r]]} for r in wrong[:_MISTAKES]]
+    n = len(best)
+    ctx = {"t": t, "rows": tuple(rows), "wrong": len(wrong), "right": n - len(wrong), "examples": n,
+           "accuracy": f"{(n - len(wrong)) / n * 100:.1f}%", "more": max(len(wrong) - _MISTAKES, 0),
+           "columns": tuple(layout.feature_names[c] if c < len(layout.feature_names) else f"x{c + 1}" for c in cols)}
+    return Slide("slides/mistakes.html", "learned", ctx=ctx)
