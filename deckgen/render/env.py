@@ -79,7 +79,7 @@ def render_story(env: Environment, story, *, reveal_version: str, theme_css: str
     except TemplateError as exc:
         message = " ".join(str(exc).split())
         raise ConfigError(f"{_template_line(exc.__traceback__)}: template error: {message} — fix the template "
-                           "(slide values are listed in deckgen/story.py)") from None
+                           "(each slide's values are set in deckgen/story/)") from None
 
 
 def _template_line(tb) -> str:

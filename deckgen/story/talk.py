@@ -91,7 +91,7 @@ def build_story(config, dataset, trace) -> Story:
         Slide("slides/dataset.html", "data", matrices=(X0, y0),
               ctx={"description": dataset.description, "scaling": dataset.scaling, "inputs": X0, "targets": y0,
                    "examples": dataset.n_examples, "features": len(dataset.feature_names),
-                   "class_names": dataset.class_names or ()}),
+                   "classes": ", ".join(dataset.class_names or ())}),
         Slide("slides/network.html", "network", ctx={"layers": shape, "activation": trace.activation,
                                                      "bias": trace.bias,
                                                      "diagram": diagram(trace, layout, 0, node_names)}),
@@ -119,10 +119,10 @@ def build_story(config, dataset, trace) -> Story:
                              "last_t": f"{final_t:,}"}))
     if diag["kind"] != "converged":
         slides.append(Slide(_trouble_template(diag), diag["kind"],
-                            ctx={"iteration_text": f"{diag['iteration']:,}", "learning_rate": b.eta,
-                                 "hidden": ", ".join(str(n) for n in layers[1:-1]) or "none",
-                                 "seed": config.training.seed, "figure": MAE_FIGURE,
-                                 "mae": b.n("mae", diag.get("last_finite", last), 0, 0)}))
+                            ctx={"iteration_text": f"{diag['iteration']:,}", "learning_rate": b.eta, "figure": MAE_FIGURE,
+                                 **({"hidden": ", ".join(str(n) for n in layers[1:-1]) or "none",
+                                     "seed": config.training.seed} if diag["kind"] == "stuck"
+                                    else {"mae": b.n("mae", diag["last_finite"], 0, 0)})}))
     inputs, targets, outputs = (layout.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
     slides.append(Slide("slides/predictions.html", "predictions", matrices=(inputs, targets, outputs),
                         ctx={"t_text": f"{final_t:,}", "inputs": inputs, "targets": targets, "outputs": outputs,
