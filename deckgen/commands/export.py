@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from deckgen.errors import DeckgenError, OutputError
+from deckgen.render.env import SLIDE_HEIGHT, SLIDE_WIDTH
 from deckgen.resources import templates_dir
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -195,7 +196,7 @@ def _print_pdf(index: Path, pdf: Path, fragments: bool, executable: Path, timeou
         with sync_playwright() as pw:
             chromium = pw.chromium.launch(executable_path=str(executable), args=BROWSER_ARGS)
             try:
-                page = chromium.new_page(viewport={"width": 1280, "height": 720})
+                page = chromium.new_page(viewport={"width": SLIDE_WIDTH, "height": SLIDE_HEIGHT})
                 page.add_init_script(_PDF_READY)
                 page.goto(url, wait_until="load", timeout=ms)
                 page.wait_for_function("() => window.Reveal && Reveal.isReady && Reveal.isReady()", timeout=ms)

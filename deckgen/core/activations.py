@@ -3,7 +3,8 @@
 Training uses ``forward`` and ``delta`` (in place, into preallocated arrays),
 the trace uses the formulas, the story the symbols and definitions, and the
 figures ``curve``. Adding an activation is one new :class:`Activation` in
-:data:`ACTIVATIONS`.
+:data:`ACTIVATIONS`, plus its speaker note, ``templates/notes/<name>.html``
+(wording stays in the templates; tests/test_templates.py checks it is there).
 """
 
 from __future__ import annotations

@@ -36,15 +36,20 @@ _CHUNK = 1024  # iterations per chunk (fewer when the output errors are large)
 _CHUNK_BYTES = 8 * 2**20  # memory for one chunk of output errors when not keeping every iteration
 
 
+#: Random initial weights are uniform in [low, high).
+INIT_RANGE = (-1, 1)
+
+
 def initial_weights(layers: Sequence[int], seed: int) -> list[np.ndarray]:
-    """Uniform weights in [-1, 1), drawn layer by layer from ``np.random.RandomState(seed)``.
+    """Uniform weights in :data:`INIT_RANGE`, [-1, 1), drawn layer by layer from ``np.random.RandomState(seed)``.
 
     The same draws as Trask's ``2*np.random.random((n, m)) - 1`` after
     ``np.random.seed(seed)``: with seed 1, ``W1`` of a 3-4-1 network starts
     ``[-0.16595599, 0.44064899, -0.99977125, -0.39533485]``.
     """
     rs = np.random.RandomState(seed)
-    return [2 * rs.random_sample((n, m)) - 1 for n, m in zip(layers[:-1], layers[1:])]
+    low, high = INIT_RANGE
+    return [(high - low) * rs.random_sample((n, m)) + low for n, m in zip(layers[:-1], layers[1:])]
 
 
 def train(

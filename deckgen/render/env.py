@@ -23,6 +23,9 @@ from deckgen.story.views import colour_tex, palette
 
 _ROLE_COLOUR = re.compile(r'mathcolor="([a-z]+)"')
 
+#: The size reveal.js lays each slide out at (and the PDF export's page), in CSS pixels.
+SLIDE_WIDTH, SLIDE_HEIGHT = 1280, 720
+
 
 def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environment:
     """An environment searching the user's folders first, then the built-in templates."""
@@ -68,14 +71,15 @@ def render_story(env: Environment, story, *, reveal_version: str, theme_css: str
     """The deck's ``index.html`` text. A mistake in a template is reported as one line naming it."""
     try:
         return env.get_template("deck.html").render(story=story, reveal_version=reveal_version,
-                                                    theme_css=theme_css, palette=palette(story.theme))
+                                                    theme_css=theme_css, palette=palette(story.theme),
+                                                    slide_width=SLIDE_WIDTH, slide_height=SLIDE_HEIGHT)
     except TemplateSyntaxError as exc:
         where = f"{exc.filename or exc.name}:{exc.lineno}"
         raise ConfigError(f"{where}: template syntax error: {exc.message} — fix the template") from None
     except TemplateError as exc:
         message = " ".join(str(exc).split())
         raise ConfigError(f"{_template_line(exc.__traceback__)}: template error: {message} — fix the template "
-                           "(slide values are listed in deckgen/story.py)") from None
+                           "(each slide's values are set in deckgen/story/)") from None
 
 
 def _template_line(tb) -> str:

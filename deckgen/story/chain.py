@@ -75,16 +75,16 @@ def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str)
     after = loss_with(trace, t, k, i, j, NUDGE)
     weight = rf"{tex_label(f'W{k}')}[{i},{j}]"
     ctx: dict[str, Any] = {
-        "t": t, "weight": weight, "output": k == L,
+        "weight": weight, "output": k == L,
         "from_unit": _unit_name(layout, k - 1, i, L), "to_unit": _unit_name(layout, k, j, L),
-        "activation": act, "slope": _SLOPE[act],
+        "slope": r"\partial a / \partial z = " + _SLOPE[act],
         "rows": tuple(rows), "cut": len(rows) < len(per_example), "others": len(per_example) - len(rows),
         "total": sig(total, p), "dW": dW, "eta": eta, "from_matrix": sig(-trace.value(f"dW{k}", t, i, j) / lr, p),
         "w": num(trace, f"W{k}", t, i, j, p), "loss": num(trace, "loss", t, 0, 0, p),
         "nudge": f"{NUDGE:g}", "loss_after": sig(after, max(p, _decimals(after - before, p))),
         "change": sig(after - before, p, sign=True), "predicted": sig(NUDGE * total, p, sign=True),
         "up": total > 0, "down": total < 0,
-        "next": k + 1, "next_units": int(trace.layers[k]) if k < L else 0,
+        "next": k + 1,
     }
     formula = (r"\frac{\partial \mathcal{L}}{\partial w} = \sum_{n} \frac{\partial \mathcal{L}}{\partial a}"
                r" \cdot \frac{\partial a}{\partial z} \cdot \frac{\partial z}{\partial w}")

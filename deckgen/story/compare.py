@@ -28,6 +28,14 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Column:
+    """One shown example of the table: its row number and its target, as the header shows them."""
+
+    example: str
+    target: str
+
+
+@dataclass(frozen=True)
 class Row:
     label: str
     variant: int                                  # 0 = this talk, else the variant's number
@@ -81,14 +89,13 @@ def compare_slides(main, runs: list, trace, config: Config, dataset, changed: tu
         rows.append(Row(label=run.label, variant=run.index, mae=mae, predictions=preds, outcome=_outcome(run),
                         colour=COLOURS[i % len(COLOURS)]))
     figure = {"kind": "compare", "path": FIGURE, "runs": [main, *runs], "theme": config.deck.theme}
-    common = {"figure": FIGURE, "count": len(runs), "final_t": f"{main.final_t:,}", "changed": tuple(changed),
-              "rows": tuple(rows)}
+    columns = tuple(Column(str(r), " / ".join(fmt(v, 0 if float(v).is_integer() else p) for v in targets[r])
+                           if outputs <= 3 else outputs_of(targets[r])[0].text) for r in shown)
     slides = [
-        Slide("slides/compare.html", "compare-curves", ctx={**common, "part": "curves"}),
-        Slide("slides/compare.html", "compare-table",
-              ctx={**common, "part": "table", "examples": tuple(str(r) for r in shown),
-                   "targets": tuple(" / ".join(fmt(v, 0 if float(v).is_integer() else p) for v in targets[r])
-                                    if outputs <= 3 else outputs_of(targets[r])[0].text for r in shown),
+        Slide("slides/compare-curves.html", "compare-curves",
+              ctx={"figure": FIGURE, "changed": " and ".join(changed), "runs": len(rows)}),
+        Slide("slides/compare-table.html", "compare-table",
+              ctx={"final_t": f"{main.final_t:,}", "rows": tuple(rows), "columns": columns, "shown": len(shown),
                    "cut": n_examples > len(shown), "examples_total": n_examples}),
     ]
     return slides, figure

@@ -8,6 +8,9 @@ import numpy as np
 
 from deckgen.story.views import Layout, num
 
+#: Units of a layer the diagram draws; wider layers are cut to their first ``MAX_UNITS``.
+MAX_UNITS = 10
+
 
 def diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...], *,
              weight_labels: bool = True) -> dict[str, Any]:
@@ -18,7 +21,7 @@ def diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...], *
     """
     layers = trace.layers
     height, pad, radius = 560, 50, 22
-    shown = [min(n, 10) for n in layers]
+    shown = [min(n, MAX_UNITS) for n in layers]
     label_of = [[names[i][j] if i < len(names) and j < len(names[i]) else (f"h{j + 1}" if 0 < i < len(layers) - 1 else "")
                  for j in range(n)] for i, n in enumerate(shown)]
     left = 40 + 11 * max((len(x) for x in label_of[0]), default=0)
@@ -58,4 +61,4 @@ def diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...], *
                     "lx": round(x1 + (x2 - x1) * along[j], 1), "ly": round(y1 + (y2 - y1) * along[j] - 8, 1),
                 })
     return {"nodes": nodes, "edges": edges, "width": round(width), "height": height, "radius": radius,
-            "cut": any(n > 10 for n in layers)}
+            "cut": any(n > MAX_UNITS for n in layers), "max_units": MAX_UNITS}

@@ -41,8 +41,8 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
     act = layer_activations(len(trace.layers) - 1, trace.activation)[0]
     ctx: dict[str, Any] = {
         "inputs": tuple(inputs), "more": n_in - len(shown), "height": height, "cy": cy,
-        "z": num(trace, "z1", t, row, 0, p), "a": num(trace, "a1", t, row, 0, p), "activation": act,
-        "bias": num(trace, "b1", t, 0, 0, p) if trace.bias else None, "example": row, "t": t,
+        "zy": cy - 22, "ay": cy + 30, "z": num(trace, "z1", t, row, 0, p), "a": num(trace, "a1", t, row, 0, p), "activation": act,
+        "bias": num(trace, "b1", t, 0, 0, p) if trace.bias else None, "example": row,
         "unit": "hidden unit 1" if len(trace.layers) > 2 else "the output",
     }
     return Slide("slides/neuron.html", "one-neuron", ctx=ctx)
@@ -52,7 +52,7 @@ def descent(trace, t: int, layout: Layout, weight: tuple[int, int, int] | None, 
     """Gradient descent: ΔW = −η ∂ℒ/∂W, so adding ΔW walks downhill on ℒ."""
     p = layout.precision
     n = int(trace.get("X", t).shape[0])
-    ctx: dict[str, Any] = {"t": t, "eta": eta, "loss": num(trace, "loss", t, 0, 0, p), "mae": num(trace, "mae", t, 0, 0, p),
+    ctx: dict[str, Any] = {"eta": eta, "loss": num(trace, "loss", t, 0, 0, p), "mae": num(trace, "mae", t, 0, 0, p),
                            "examples": n, "scaled": sig(float(trace.learning_rate) * n, p), "many": n > 1}
     if weight is not None:
         k, i, j = weight
@@ -98,16 +98,16 @@ def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
     for k, u in units:
         function = unit_function(X, np.asarray(trace.get(f"a{k}", t))[:, u], inputs, names, acts[k - 1])
         columns.append({"label": f"hidden {u + 1}" if k < L else ("output" if trace.layers[-1] == 1 else f"output {u + 1}"),
-                        "function": function or "no simple rule", "named": function is not None})
+                        "function": function or "no simple rule", "cls": "named" if function else ""})
     rows = [{"inputs": tuple(num(trace, "X", t, r, c, p) for c in inputs.varying),
              "units": tuple(num(trace, f"a{k}", t, r, u, p) for k, u in units),
              "target": num(trace, "y", t, r, 0, p)} for r in range(X.shape[0])]
     xor = xor_like(X, np.asarray(trace.get("y", t)))
     formula = _formula(trace, layout, t) if L == 1 else None
-    ctx = {"t": t, "inputs": tuple(names[c] for c in inputs.varying), "columns": tuple(columns), "rows": tuple(rows),
-           "constant": tuple(names[c] for c in inputs.constant), "hidden": L > 1, "formula": formula,
-           "xor": xor is not None, "xor_inputs": tuple(names[c] for c in xor) if xor else (),
-           "hidden_named": tuple(c["function"] for c in columns[:-1] if c["named"]) if L > 1 else ()}
+    ctx = {"inputs": tuple(names[c] for c in inputs.varying), "columns": tuple(columns), "rows": tuple(rows),
+           "constant": ", ".join(names[c] for c in inputs.constant), "formula": formula,
+           "xor": " XOR ".join(names[c] for c in xor) if xor else "",
+           "hidden_named": "; ".join(c["function"] for c in columns[:-1] if c["cls"]) if L > 1 else ""}
     return Slide("slides/learned.html", "learned", ctx=ctx)
 
 
@@ -130,7 +130,7 @@ def _mistakes(trace, layout: Layout, dataset, t: int) -> Slide:
              "predicted": dataset.class_names[best[r]], "output": num(trace, f"a{L}", t, r, int(best[r]), p),
              "true": dataset.class_names[truth[r]]} for r in wrong[:_MISTAKES]]
     n = len(best)
-    ctx = {"t": t, "rows": tuple(rows), "wrong": len(wrong), "right": n - len(wrong), "examples": n,
+    ctx = {"rows": tuple(rows), "wrong": len(wrong), "right": n - len(wrong), "examples": n,
            "accuracy": f"{(n - len(wrong)) / n * 100:.1f}%", "more": max(len(wrong) - _MISTAKES, 0),
            "columns": tuple(layout.feature_names[c] if c < len(layout.feature_names) else f"x{c + 1}" for c in cols)}
     return Slide("slides/mistakes.html", "learned", ctx=ctx)

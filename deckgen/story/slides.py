@@ -9,6 +9,14 @@ from deckgen.story.views import MatrixView, Worked
 
 
 @dataclass(frozen=True)
+class Part:
+    """One matrix of a slide with the operator written before it (``""`` for the first)."""
+
+    op: str
+    matrix: MatrixView
+
+
+@dataclass(frozen=True)
 class Slide:
     template: str                      # e.g. "slides/matmul.html"
     id: str                            # stable anchor, e.g. "t0-z1"
@@ -20,6 +28,22 @@ class Slide:
     ops: tuple[str, ...] = ()          # the operator shown before each matrix after the first
     ctx: dict[str, Any] = field(default_factory=dict)   # further template values, already formatted
     animate: bool = False
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """The matrices, each paired with the operator before it, so a template only lays them out."""
+        ops = ("",) + self.ops if self.ops else ("",) * len(self.matrices)
+        return tuple(Part(op, m) for op, m in zip(ops, self.matrices, strict=True))
+
+    @property
+    def worked_shown(self) -> int:
+        """How many result cells are worked out on the slide."""
+        return len(self.worked)
+
+    @property
+    def worked_cut(self) -> bool:
+        """Whether only some of the result cells are worked out (the slide says how many)."""
+        return self.worked_total > len(self.worked)
 
     @property
     def approx(self) -> bool:

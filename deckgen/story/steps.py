@@ -105,9 +105,7 @@ class Steps:
         ops = ("\u00b7", "+", "=") if tr.bias else ("\u00b7", "=")
         return Slide("slides/matmul.html", f"t{t}-{z}", formula=tr.formula(z), matrices=tuple(mats),
                      worked=tuple(worked), worked_total=self.total(z, t), ops=ops,
-                     ctx={"k": k, "t": t, "layer": k, "hidden": k < self.L, "what": "weighted sums",
-                          "left": tex_label(src), "right": tex_label(W), "result": tex_label(z),
-                          "inner": inner, "bias": tr.bias, "gradient": False, "backprop": False})
+                     ctx={"k": k, "left": tex_label(src), "right": tex_label(W), "inner": inner, "bias": tr.bias})
 
     def activate(self, t: int, k: int) -> Slide:
         tr, z, a = self.trace, f"z{k}", f"a{k}"
@@ -124,11 +122,10 @@ class Steps:
             else:
                 tokens = [Token("max(0, "), *tok(zn), Token(")"), self.equals(an, max(0.0, zs))]
             worked.append(Worked(target=f"{a}:{r},{c}", cells=(f"{z}:{r},{c}",), tokens=(*tokens, *tok(an))))
-        return Slide("slides/elementwise.html", f"t{t}-{a}", formula=tr.formula(a),
+        return Slide("slides/squash.html", f"t{t}-{a}", formula=tr.formula(a),
                      matrices=(self.lay.matrix(tr, z, t), self.lay.matrix(tr, a, t)),
                      worked=tuple(worked), worked_total=self.total(a, t), ops=(ACTIVATIONS[act].op,),
-                     ctx={"k": k, "t": t, "step": "activation", "activation": act,
-                          "definition": ACTIVATIONS[act].definition, "output": k == self.L})
+                     ctx={"k": k, "activation": act, "output": k == self.L})
 
     def curve(self, t: int, k: int) -> Slide:
         """The activation function's own slide: its curve with this iteration's ``z{k}`` marked."""
@@ -137,7 +134,8 @@ class Steps:
         self.figures.append({"kind": "activation", "path": path, "activation": act, "name": f"z{k}", "t": t})
         z = self.trace.get(f"z{k}", t)
         return Slide("slides/activation.html", f"t{t}-f{k}", formula=ACTIVATIONS[act].definition,
-                     ctx={"k": k, "t": t, "activation": act, "figure": path, "output": k == self.L,
+                     ctx={"k": k, "t": t, "activation": act, "note": f"notes/{act}.html", "figure": path,
+                          "output": k == self.L,
                           "count": int(z.size), "zmin": fmt(float(z.min()), self.p), "zmax": fmt(float(z.max()), self.p)})
 
     def error(self, t: int) -> Slide:
@@ -150,10 +148,10 @@ class Steps:
             tokens = [*tok(self.n("y", t, r, c)), Token(f" {MINUS} "), *tok(self.n(a, t, r, c), wrap=True),
                       self.equals(en, value), *tok(en)]
             worked.append(Worked(target=f"{e}:{r},{c}", cells=(f"y:{r},{c}", f"{a}:{r},{c}"), tokens=tuple(tokens)))
-        return Slide("slides/elementwise.html", f"t{t}-{e}", formula=tr.formula(e),
+        return Slide("slides/error.html", f"t{t}-{e}", formula=tr.formula(e),
                      matrices=(self.lay.matrix(tr, "y", t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, e, t)),
                      worked=tuple(worked), worked_total=self.total(e, t), ops=(MINUS, "="),
-                     ctx={"k": L, "t": t, "step": "output_error", "loss": self.n("loss", t, 0, 0),
+                     ctx={"loss": self.n("loss", t, 0, 0),
                           "mae": self.n("mae", t, 0, 0), "loss_formula": tr.formula("loss"),
                           "mae_formula": tr.formula("mae")})
 
@@ -178,11 +176,10 @@ class Steps:
                 value = es * slope
             worked.append(Worked(target=f"{d}:{r},{c}", cells=(f"{e}:{r},{c}", f"{a}:{r},{c}"),
                                  tokens=(*tokens, self.equals(dn, value), *tok(dn))))
-        return Slide("slides/elementwise.html", f"t{t}-{d}", formula=tr.formula(d),
+        return Slide("slides/delta.html", f"t{t}-{d}", formula=tr.formula(d),
                      matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, d, t)),
                      worked=tuple(worked), worked_total=self.total(d, t), ops=(f"\u2299 {ACTIVATIONS[act].op}\u2032", "="),
-                     ctx={"k": k, "t": t, "step": "delta", "activation": act, "derivative": ACTIVATIONS[act].slope,
-                          "output": k == self.L})
+                     ctx={"k": k, "output": k == self.L})
 
     def backprop(self, t: int, k: int) -> Slide:
         """``e{k} = d{k+1} · W{k+1}ᵀ`` for a hidden layer."""
@@ -195,13 +192,11 @@ class Steps:
             en = self.n(e, t, r, c)
             tokens = self.sum_terms(pairs) + [self.equals(en, value), *tok(en)]
             worked.append(Worked(target=f"{e}:{r},{c}", rows=(f"{d}:{r}", f"{W}:{c}"), tokens=tuple(tokens)))
-        return Slide("slides/matmul.html", f"t{t}-{e}", formula=tr.formula(e),
+        return Slide("slides/backprop.html", f"t{t}-{e}", formula=tr.formula(e),
                      matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, W, t, transposed=True),
                                self.lay.matrix(tr, e, t)),
                      worked=tuple(worked), worked_total=self.total(e, t), ops=("\u00b7", "="),
-                     ctx={"k": k, "t": t, "what": "hidden errors", "left": tex_label(d),
-                          "right": tex_label(W) + r"^{\top}", "result": tex_label(e), "inner": inner,
-                          "backprop": True, "gradient": False, "bias": False})
+                     ctx={"k": k})
 
     def gradient(self, t: int, k: int) -> list[Slide]:
         """``ΔW{k} = η · a{k-1}ᵀ · δ{k}`` (and ``Δb{k}``), summed over the examples on the slide."""
@@ -216,13 +211,11 @@ class Steps:
             tokens = [Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(pairs)), Token(")"),
                       self.equals(dn, value), *tok(dn)]
             worked.append(Worked(target=f"{dW}:{r},{c}", cols=(f"{src}:{r}", f"{d}:{c}"), tokens=tuple(tokens)))
-        slides = [Slide("slides/matmul.html", f"t{t}-{dW}", formula=tr.formula(dW),
+        slides = [Slide("slides/gradient.html", f"t{t}-{dW}", formula=tr.formula(dW),
                         matrices=(self.lay.matrix(tr, src, t, transposed=True), self.lay.matrix(tr, d, t),
                                   self.lay.matrix(tr, dW, t)),
                         worked=tuple(worked), worked_total=self.total(dW, t), ops=("\u00b7", f"\u00d7 {self.eta} ="),
-                        ctx={"k": k, "t": t, "what": "weight changes", "left": tex_label(src) + r"^{\top}",
-                             "right": tex_label(d), "result": tex_label(dW), "inner": n_examples,
-                             "gradient": True, "eta": self.eta, "backprop": False, "bias": False})]
+                        ctx={"k": k, "left": tex_label(src) + r"^{\top}", "right": tex_label(d), "eta": self.eta})]
         if tr.bias:
             db = f"db{k}"
             worked = []
@@ -233,11 +226,11 @@ class Steps:
                 worked.append(Worked(target=f"{db}:{r},{c}", cols=(f"{d}:{c}",),
                                      tokens=(Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(terms)),
                                              Token(")"), self.equals(dn, value), *tok(dn))))
-            slides.append(Slide("slides/elementwise.html", f"t{t}-{db}", formula=tr.formula(db),
+            slides.append(Slide("slides/bias-change.html", f"t{t}-{db}", formula=tr.formula(db),
                                 matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, db, t)),
                                 worked=tuple(worked), worked_total=self.total(db, t),
                                 ops=(f"\u2192 {self.eta} \u00d7 column sums \u2192",),
-                                ctx={"k": k, "t": t, "step": "bias_gradient", "eta": self.eta}))
+                                ctx={"k": k}))
         return slides
 
     def update(self, t: int, k: int, name: str = "W") -> Slide:
@@ -254,7 +247,7 @@ class Steps:
                      formula=rf"{tex_label(W)} \leftarrow {tex_label(W)} + {tex_label(dW)}",
                      matrices=(self.lay.matrix(tr, W, t, caption=f"iteration {t}"), self.lay.matrix(tr, dW, t), after),
                      worked=tuple(worked), worked_total=self.total(W, t), ops=("+", "="),
-                     ctx={"k": k, "t": t, "next": t + 1, "bias": name == "b"})
+                     ctx={"name": tex_label(W), "t": t, "next": t + 1, "bias": name == "b"})
 
     def iteration(self, t: int) -> list[Slide]:
         """Every calculation step of iteration ``t``, in the order the network computes them."""

@@ -14,14 +14,22 @@ import numpy as np
 
 from deckgen.core.diagnose import diagnose
 from deckgen.core.kept import checkpoints_of, deck_kept
+from deckgen.core.train import INIT_RANGE
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
-from deckgen.story.views import Layout, num, pick
+from deckgen.story.views import Layout, fmt, num, pick
 
 MAE_FIGURE = "figures/mae.svg"
+
+
+def _trouble_template(diag: dict[str, Any]) -> str:
+    """The slide that explains a failed run: stuck, blown up (overflow) or overshot."""
+    if diag["kind"] == "stuck":
+        return "slides/trouble-stuck.html"
+    return "slides/trouble-overflow.html" if diag.get("reason") == "overflow" else "slides/trouble-overshot.html"
 
 
 def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
@@ -51,9 +59,9 @@ def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None
     for r in layout.shown(a.shape[0], layout.max_rows, True):
         rows.append({"label": str(r), "true": names[truth[r]], "predicted": names[best[r]],
                      "output": num(trace, f"a{L}", t, r, int(best[r]), layout.precision),
-                     "correct": bool(best[r] == truth[r])})
+                     "verdict": "right" if best[r] == truth[r] else "wrong"})
     correct = int(np.sum(best == truth))
-    return {"rows": rows, "correct": f"{correct:,}", "total": f"{len(best):,}", "all": correct == len(best)}
+    return {"rows": rows, "correct": f"{correct:,}", "total": f"{len(best):,}"}
 
 
 def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
@@ -96,71 +104,69 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True) -> Story:
     final_t = last - 1 if last >= 1 and trace.has(f"a{L}", last - 1) else last
     checkpoints = [t for t in checkpoints_of(deck.checkpoints, trace.iterations, trace.stopped_at) if trace.has(f"a{L}", t)]
     explain = [t for t in deck.explain if t < trace.iterations and trace.has(f"dW{L}", t)]
-    skipped = [t for t in deck.explain if t not in explain]
-    summary = {
-        "layers": " \u2192 ".join(str(n) for n in layers), "activation": trace.activation,
-        "iterations": f"{trace.iterations:,}", "learning_rate": b.eta, "bias": trace.bias,
-        "examples": dataset.n_examples, "n_layers": L, "explain": explain, "skipped": skipped,
-        "complete": trace.complete, "kept": len(trace.kept), "diagnosis": diag,
-        "precision": deck.precision, "final_t": final_t,
-    }
+    shape, iterations = " \u2192 ".join(str(n) for n in layers), f"{trace.iterations:,}"
+    low, high = INIT_RANGE
     raw = _raw_table(dataset, layout)
+    X0, y0 = layout.matrix(trace, "X", 0), layout.matrix(trace, "y", 0)
     slides: list[Slide] = [
-        Slide("slides/title.html", "title", title=config.title, ctx=summary),
+        Slide("slides/title.html", "title", title=config.title,
+              ctx={"layers": shape, "iterations": iterations, "learning_rate": b.eta,
+                   "activation": trace.activation, "examples": dataset.n_examples}),
         *([Slide("slides/raw.html", "data-raw", ctx={"table": raw, "scaling": dataset.scaling,
                                                       "description": dataset.description})] if raw else []),
-        Slide("slides/dataset.html", "data",
-              matrices=(layout.matrix(trace, "X", 0), layout.matrix(trace, "y", 0)),
-              ctx={"description": dataset.description, "scaling": dataset.scaling,
+        Slide("slides/dataset.html", "data", matrices=(X0, y0),
+              ctx={"description": dataset.description, "scaling": dataset.scaling, "inputs": X0, "targets": y0,
                    "examples": dataset.n_examples, "features": len(dataset.feature_names),
-                   "class_names": dataset.class_names or ()}),
-        Slide("slides/network.html", "network", ctx={**summary, "diagram": diagram(trace, layout, 0, node_names),
-                                                     "sizes": list(layers)}),
+                   "classes": ", ".join(dataset.class_names or ())}),
+        Slide("slides/network.html", "network", ctx={"layers": shape, "activation": trace.activation,
+                                                     "bias": trace.bias,
+                                                     "diagram": diagram(trace, layout, 0, node_names)}),
         Slide("slides/weights.html", "weights-0", animate=True,
               matrices=tuple(layout.matrix(trace, f"W{k}", 0, animate=True) for k in range(1, L + 1))
               + (tuple(layout.matrix(trace, f"b{k}", 0) for k in range(1, L + 1)) if trace.bias else ()),
-              ctx={"seed": config.training.seed, "explicit": config.network.weights is not None}),
+              ctx={"seed": config.training.seed, "explicit": config.network.weights is not None,
+                   "low": fmt(low, 0), "high": fmt(high, 0),
+                   "draw": f"{high - low:g} * random() {'-' if low < 0 else '+'} {abs(low):g}"}),
     ]
-    weights = chosen_weights(deck.chain_rule, tuple(layers), config.where("deck.chain_rule"))
+    followed = chosen_weights(deck.chain_rule, tuple(layers), config.where("deck.chain_rule"))
     if explain:   # one unit by hand, the first worked cell of the first z1 slide
         slides.append(neuron(trace, layout, explain[0], b.cells("z1", explain[0])[0][0]))
     for n, t in enumerate(explain):
-        slides.append(Slide("slides/iteration.html", f"t{t}", ctx={"t": t, "steps": None}))
+        slides.append(Slide("slides/iteration.html", f"t{t}", ctx={"t": t}))
         steps = b.iteration(t)
         if n == 0:   # the chain rule and gradient descent once, in the first explained iteration, before the updates
-            why = [chain_slide(trace, layout, t, k, i, j, b.eta) for k, i, j in weights]
-            why.append(descent(trace, t, layout, weights[0] if weights else None, b.eta))
+            why = [chain_slide(trace, layout, t, k, i, j, b.eta) for k, i, j in followed]
+            why.append(descent(trace, t, layout, followed[0] if followed else None, b.eta))
             at = next(m for m, s in enumerate(steps) if s.template == "slides/update.html")
             steps = steps[:at] + why + steps[at:]
         slides += steps
         slides.append(step(trace, t, layout))
     for t in checkpoints:
+        # the weights carry stable ids, so reveal's auto-animate morphs them from checkpoint to checkpoint
+        weights = tuple(layout.matrix(trace, f"W{k}", t, animate=True) for k in range(1, L + 1) if trace.has(f"W{k}", t))
+        prediction, target = layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t)
         slides.append(Slide(
-            "slides/checkpoint.html", f"checkpoint-{t}", animate=True,
-            # the weights carry stable ids, so reveal's auto-animate morphs them from checkpoint to checkpoint
-            matrices=(layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t),
-                      *(layout.matrix(trace, f"W{k}", t, animate=True) for k in range(1, L + 1) if trace.has(f"W{k}", t))),
-            ctx={"t": t, "t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0), "loss": b.n("loss", t, 0, 0),
+            "slides/checkpoint.html", f"checkpoint-{t}", animate=True, matrices=(prediction, target, *weights),
+            ctx={"t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0), "prediction": prediction, "target": target,
+                 "weights": weights,
                  "diagram": diagram(trace, layout, t, node_names, weight_labels=False) if trace.has("W1", t) else None}))
     slides.append(Slide("slides/curve.html", "curve",
-                        ctx={"figure": MAE_FIGURE, "diagnosis": diag,
-                             "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
+                        ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
                              "last_t": f"{final_t:,}"}))
     if diag["kind"] != "converged":
-        slides.append(Slide("slides/trouble.html", diag["kind"],
-                            ctx={**diag, "iteration_text": f"{diag['iteration']:,}",
-                                 "learning_rate": b.eta, "hidden": list(layers[1:-1]),
-                                 "seed": config.training.seed, "figure": MAE_FIGURE,
-                                 "mae": b.n("mae", diag.get("last_finite", last), 0, 0)}))
-    slides.append(Slide("slides/predictions.html", "predictions",
-                        matrices=(layout.matrix(trace, "X", final_t), layout.matrix(trace, "y", final_t),
-                                  layout.matrix(trace, f"a{L}", final_t)),
-                        ctx={"t": final_t, "t_text": f"{final_t:,}", "trained": f"{final_t:,}",
-                             "class_names": dataset.class_names or (),
+        slides.append(Slide(_trouble_template(diag), diag["kind"],
+                            ctx={"iteration_text": f"{diag['iteration']:,}", "learning_rate": b.eta, "figure": MAE_FIGURE,
+                                 **({"hidden": ", ".join(str(n) for n in layers[1:-1]) or "none",
+                                     "seed": config.training.seed} if diag["kind"] == "stuck"
+                                    else {"mae": b.n("mae", diag["last_finite"], 0, 0)})}))
+    inputs, targets, outputs = (layout.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
+    slides.append(Slide("slides/predictions.html", "predictions", matrices=(inputs, targets, outputs),
+                        ctx={"t_text": f"{final_t:,}", "inputs": inputs, "targets": targets, "outputs": outputs,
                              "classified": _classified(trace, layout, dataset, final_t)}))
     slides += learned(trace, layout, dataset, final_t)
     slides.append(Slide("slides/end.html", "end",
-                        ctx={**summary, "trace_file": _trace_file(trace, config, trace_beside)}))
+                        ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside)}))
     figures = tuple({**spec, "theme": deck.theme} for spec in
                     ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures))
-    return Story(title=config.title, slides=tuple(slides), theme=deck.theme, summary=summary, figures=figures)
+    return Story(title=config.title, slides=tuple(slides), theme=deck.theme,
+                 summary={"diagnosis": diag, "complete": trace.complete}, figures=figures)

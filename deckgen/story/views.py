@@ -144,6 +144,14 @@ def num(trace, name: str, t: int, row: int, col: int, precision: int, animate: b
 
 
 @dataclass(frozen=True)
+class MatrixRow:
+    """One table row of a matrix: its label (``""`` when the matrix has none) and its cells."""
+
+    label: str
+    cells: tuple[Num | None, ...]              # None marks an ellipsis cell
+
+
+@dataclass(frozen=True)
 class MatrixView:
     name: str                       # trace name
     label: str                      # LaTeX label, e.g. W_{1}
@@ -157,6 +165,12 @@ class MatrixView:
     trask: str | None = None
     caption: str = ""
     transposed: bool = False
+
+    @property
+    def body(self) -> tuple[MatrixRow, ...]:
+        """The rows as the table shows them, each with its label."""
+        labels = self.row_labels or ("",) * len(self.rows)
+        return tuple(MatrixRow(label, cells) for label, cells in zip(labels, self.rows, strict=True))
 
 
 def pick(n: int, limit: int, preferred: tuple[int, ...] | None = None) -> list[int | None]:
@@ -235,6 +249,11 @@ class Token:
     trace: str = ""
     kind: str = "text"      # text | num | sup (exponent)
     role: str = ""          # colour role of a trace number
+
+    @property
+    def sup(self) -> bool:
+        """Whether the token is an exponent (set as a superscript)."""
+        return self.kind == "sup"
 
 
 @dataclass(frozen=True)
