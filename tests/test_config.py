@@ -61,6 +61,21 @@ def test_lines_are_found_for_dotted_and_inline_keys(tmp_path):
     assert any(m.startswith(f"{path}:2: network.layers:") for m in got), got
 
 
+def test_finding_a_line_is_linear_in_the_length_of_a_line(tmp_path):
+    # lines inside a multi-line string are looked at too; a pattern that backtracked over their
+    # blanks would take hours on these
+    blanks = " " * 300_000
+    path = write(tmp_path, f'title = """\na{blanks}b\n[{blanks}x\n[[ a{blanks}]] junk\n"""\n[training]\nseed = "x"\n')
+    got = errors_of(path)
+    assert any(m.startswith(f"{path}:7: training.seed:") for m in got), got
+
+
+def test_table_headers_and_keys_are_found_with_blanks_quotes_and_comments(tmp_path):
+    path = write(tmp_path, '[ "training" ]  # the run\n seed = "x"\n[[ deck.extra ]]\n')
+    got = errors_of(path)
+    assert any(m.startswith(f"{path}:2: training.seed:") for m in got), got
+
+
 def test_every_problem_is_reported_at_once_each_in_the_same_form(tmp_path):
     path = write(tmp_path, "\n".join([
         'titel = "x"',
