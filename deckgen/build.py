@@ -24,7 +24,7 @@ from typing import Callable
 
 from .config import Config
 from .data import Dataset, load_dataset, resolve_layers
-from .output import check_out, staging
+from .output import _unlock, check_out, recover, scratch_folder, staging, sweep_scratch
 from .story import Story, build_story
 
 #: ``progress(label)`` returns ``update(done, total)``; see :func:`train_for`.
@@ -329,10 +329,10 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
             saved.append(exc)
 
     saver = threading.Thread(target=save, name="deckgen-save-trace")
-    scratch = None
+    scratch = scratch_lock = None
     try:
         if worker is not None:
-            scratch = Path(tempfile.mkdtemp(prefix="deckgen-figures-"))
+            scratch, scratch_lock = scratch_folder()   # locked: a later build's clean-up leaves it alone
         delegated = worker is not None and worker.send(trace, story.figures, folder, scratch)  # before the imports
         saver.start()
 
@@ -367,6 +367,7 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
             worker.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+            _unlock(scratch_lock)
     if saved:
         raise saved[0]
     written += [folder / "index.html", folder / "trace.npz", folder / "trace.json"]
@@ -375,15 +376,24 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
 
 def build(config: Config, out: str | Path | None = None, *, force: bool = False,
           trainer: Callable | None = None, cache=None, session: Session | None = None,
-          progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
+          progress: Progress | None = None, jobs: int | None = None,
+          notice: Callable[[str], None] | None = None) -> BuildResult:
     """Build the deck a config describes into ``out`` (default ``build/<name>``).
 
     ``cache``: a :class:`~deckgen.cache.TraceCache` to reuse and store runs in
     (None: always train). ``session``: a :class:`Session` kept between builds.
     ``progress``: see :data:`Progress`. ``jobs``: processes for comparison variants.
+    ``notice``: told, in one line, what was cleaned up after builds that were killed.
     """
     out = Path(out) if out is not None else default_out(config)
     out = out.absolute()
+    notes = recover(out)    # what builds killed earlier left beside out (a swap cut short first)
+    scratches, freed = sweep_scratch()
+    if scratches:
+        notes.append(f"removed {scratches} figure folder{'s' if scratches != 1 else ''} of interrupted builds "
+                     f"from the temporary directory ({freed / 2**20:.1f} MB)")
+    if notice is not None and notes:
+        notice("; ".join(notes))
     check_out(out, force)   # a folder that cannot be built into stops the build before training
     timings: dict[str, float] = {}
     clock = time.perf_counter()

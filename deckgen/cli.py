@@ -33,9 +33,11 @@ class DeckgenGroup(click.Group):
             for message in exc.messages:
                 click.echo(f"deckgen: error: {message}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("deckgen: interrupted — the previous deck was left as it was", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as exc:
+            from .output import Terminated
+            stopped = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            click.echo(f"deckgen: {stopped} — the previous deck was left as it was", err=True)
+            ctx.exit(143 if isinstance(exc, Terminated) else 130)
 
 
 # --------------------------------------------------------------------------- feedback
@@ -238,11 +240,22 @@ def run_build(cfg, out, *, force: bool = False, no_cache: bool = False, quiet: b
               jobs: int | None = None):
     from .build import build
 
+    import signal
+
+    from .output import raise_terminated
+
+    try:   # `timeout`, CI cancellation, `docker stop`: stop and clean up as for Ctrl-C
+        previous = signal.signal(signal.SIGTERM, raise_terminated)
+    except ValueError:   # not the main thread
+        previous = None
     bars = ProgressBars(enabled=False) if quiet else ProgressBars()
     try:
-        return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs)
+        return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs,
+                     notice=lambda line: click.echo(f"deckgen: note: {line}", err=True))
     finally:
         bars.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 # --------------------------------------------------------------------------- commands
