@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ConfigError
+from .readfile import DECK_FILE_LIMIT, NotReadable, read_capped
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 DATASETS = ("trask", "trask-2layer", "xor", "and", "or")
@@ -494,7 +495,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     try:
         if path.is_dir():
             raise IsADirectoryError(path)
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_capped(path, DECK_FILE_LIMIT).decode("utf-8-sig")
+    except NotReadable as exc:
+        raise ConfigError(*override_errors, f"{label}: {exc.what} — give a deck file (.toml) that is a "
+                          "regular file of at most 1 MB") from None
     except FileNotFoundError:
         raise ConfigError(*override_errors, f"{label}: file not found — check the path, or run `deckgen new NAME` "
                           "to write one") from None

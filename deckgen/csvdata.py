@@ -1,6 +1,6 @@
 """CSV datasets: read a table, check every cell, then encode and scale it into a :class:`Dataset`.
 
-The file needs a header line. The delimiter (``,`` ``;`` or tab) is detected,
+The file needs a header line. The delimiter (``,`` ``;`` tab or ``|``) is detected,
 quoted fields may hold delimiters, quotes (``""``) and line breaks, and UTF-8
 with or without a byte-order mark is read. A column is categorical when none of
 its values is a number, or when ``data.categorical`` names it; categorical
@@ -24,8 +24,9 @@ import numpy as np
 
 from .config import count, located
 from .errors import ConfigError
+from .readfile import CSV_LIMIT, NotReadable, read_capped
 
-DELIMITERS = (",", ";", "\t")
+DELIMITERS = (",", ";", "\t", "|")
 MAX_LISTED = 20          # cell problems listed one by one; the rest are counted
 MAX_CATEGORIES = 100     # more distinct values than this in a text column is almost surely not a category
 # Every pattern here runs on cells of any length, so each is written to match in linear time: no
@@ -34,7 +35,7 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 _NONFINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _MISSING = {"na", "n/a", "null", "none", "?", "-", "--", "missing"}
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SHOWN = 40               # characters of a cell or name quoted in a message
 
 Where = Callable[[str], str]
@@ -66,15 +67,20 @@ def display_path(path: Path) -> str:
 def _read_text(path: Path, label: str, origin: str = "") -> str:
     """The text of a CSV file. ``origin`` is where ``data.csv`` was set (``deck.toml:3``, ``--set data.csv``):
     a file that cannot be opened is reported there, with the full path looked for."""
-    if origin.startswith("--set"):
+    if origin == "--data":      # deckgen new --data FILE
+        hint, where = "check the path given with --data", f"--data {label}"
+    elif origin.startswith("--set"):
         hint = "check the path (given with --set, a relative path is relative to the current folder)"
     else:
         hint = "check data.csv (a relative path in the deck file is relative to the deck file)"
-    where = f"{located(origin, 'data.csv')}: {path.absolute()}" if origin else label
+    if origin != "--data":
+        where = f"{located(origin, 'data.csv')}: {path.absolute()}" if origin else label
     try:
         if path.is_dir():
             raise ConfigError(f"{where}: is a folder, not a CSV file — {hint}")
-        data = path.read_bytes()
+        data = read_capped(path, CSV_LIMIT)
+    except NotReadable as exc:
+        raise ConfigError(f"{where}: {exc.what} — {exc.hint}") from None
     except FileNotFoundError:
         raise ConfigError(f"{where}: file not found — {hint}") from None
     except PermissionError:
@@ -266,7 +272,7 @@ def scan(path: Path, label: str | None = None, origin: str = "") -> tuple[Table 
         seen.setdefault(name, i)
     if len(header) < 2:
         errors.append(f"{label}:{header_line}: found only one column ({clip(header[0])}), looking for commas, "
-                      "semicolons and tabs — separate the columns with one of them; deckgen needs at least "
+                      "semicolons, tabs and pipes — separate the columns with one of them; deckgen needs at least "
                       "one input column and one target column")
     rows: list[list[str]] = []
     lines: list[int] = []

@@ -114,3 +114,63 @@ def test_divergence_is_a_result_a_warning_and_a_slide(tmp_path):
     strict = run_deckgen("build", "-o", str(out), *DIVERGE, "--strict", "-q", cwd=HERE.parent)
     assert strict.returncode == 3
     assert "Traceback" not in strict.stderr and "RuntimeWarning" not in strict.stderr
+
+
+# --------------------------------------------------------------------------- hostile inputs, one line each
+
+def one_error(capsys, *args: str, code: int = 2) -> str:
+    """Run deckgen; it must exit ``code`` with exactly one ``deckgen: error:`` line and no traceback."""
+    got = main(list(args))
+    captured = capsys.readouterr()
+    assert got == code, captured.err
+    lines = captured.err.splitlines()
+    assert "Traceback" not in captured.err
+    assert len(lines) == 1 and lines[0].startswith("deckgen: error: "), captured.err
+    assert " — " in lines[0]
+    return lines[0]
+
+
+def deck_with_csv(tmp_path: Path, csv: str) -> Path:
+    deck = tmp_path / "deck.toml"
+    deck.write_text(f'[data]\ncsv = "{csv}"\ntarget = ["y"]\n[training]\niterations = 10\n', encoding="utf-8")
+    return deck
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_a_fifo_or_device_as_the_deck_file_is_refused_without_reading(tmp_path, capsys, kind):
+    import os
+
+    path = tmp_path / "deck.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    line = one_error(capsys, "build", str(path), "-o", str(tmp_path / "out"))
+    assert f"{path}: is a {'named pipe (FIFO)' if kind == 'fifo' else 'character device'}, not a regular file" in line
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_a_fifo_or_device_as_the_csv_is_refused_without_reading(tmp_path, capsys, kind):
+    import os
+
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "data.csv")
+        csv = "data.csv"
+    else:
+        csv = "/dev/zero"
+    line = one_error(capsys, "build", str(deck_with_csv(tmp_path, csv)), "-o", str(tmp_path / "out"))
+    assert "not a regular file — give a regular file" in line and "data.csv" in line
+
+
+def test_a_deck_file_over_one_megabyte_is_refused_naming_the_cap(tmp_path, capsys):
+    path = tmp_path / "deck.toml"
+    path.write_text("# " + "x" * (2**20) + "\n", encoding="utf-8")
+    line = one_error(capsys, "build", str(path), "-o", str(tmp_path / "out"))
+    assert "is 1.0 MB, larger than deckgen reads (the limit is 1 MB)" in line
+
+
+def test_a_csv_over_the_cap_is_refused_before_it_is_read(tmp_path, capsys):
+    with open(tmp_path / "big.csv", "wb") as f:
+        f.truncate(65 * 2**20)       # sparse: costs no disk, and is never read
+    line = one_error(capsys, "build", str(deck_with_csv(tmp_path, "big.csv")), "-o", str(tmp_path / "out"))
+    assert "big.csv: is 65 MB, larger than deckgen reads (the limit is 64 MB) — use a smaller file" in line
