@@ -22,7 +22,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from .config import Config
+from .errors import ConfigError
 from .data import Dataset, load_dataset, resolve_layers
 from .output import _unlock, check_out, recover, scratch_folder, staging, sweep_scratch
 from .story import Story, build_story
@@ -357,8 +360,12 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
             from .render import draw_figures
             for spec in story.figures:
                 token = json.dumps(spec, sort_keys=True, default=str)
-                _draw_remembered(session, token, trace, lambda t, spec=spec: draw_figures(t, [spec], folder),
-                                 folder / spec["path"])
+                try:
+                    _draw_remembered(session, token, trace, lambda t, spec=spec: draw_figures(t, [spec], folder),
+                                     folder / spec["path"])
+                except (ValueError, OverflowError, FloatingPointError) as exc:   # matplotlib on huge values
+                    raise ConfigError(_too_large(config, f"the figure {spec['path']} cannot be drawn: its "
+                                                         f"numbers are too large to plot ({exc})")) from exc
         written += [folder / spec["path"] for spec in story.figures]
     finally:
         if saver.is_alive():
@@ -372,6 +379,19 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session: Se
         raise saved[0]
     written += [folder / "index.html", folder / "trace.npz", folder / "trace.json"]
     return written
+
+
+def _too_large(config: Config, what: str) -> str:
+    """The message for numbers too large to train on or draw: ``what`` happened — how to make them smaller."""
+    from .config import located
+
+    if config.network.weights is not None:
+        key, fix = "network.weights", "use smaller initial weights"
+    elif config.data.csv is not None:
+        key, fix = "data.scale", 'scale the inputs (data.scale = "minmax") or use smaller values in the CSV file'
+    else:
+        key, fix = "data.inputs", "use smaller input values"
+    return f"{located(config.where(key), key)}: {what} — {fix}"
 
 
 def build(config: Config, out: str | Path | None = None, *, force: bool = False,
@@ -445,8 +465,14 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
         raise
     if jobs_ is not None:
         lap("compare")
+    if trace.stopped_at == 0:
+        if worker is not None:
+            worker.close()
+        raise ConfigError(_too_large(config, "training stopped at iteration 0: the first forward pass already gave "
+                                             "infinite or NaN values, so there is no iteration to show"))
     extra_figures: tuple = ()
-    story = build_story(config, dataset, trace)
+    with np.errstate(all="ignore"):    # overflow to inf or 0 is what the slides then show; no warning lines
+        story = build_story(config, dataset, trace)
     if runs:
         from .compare import compare_slides, insert_slides, main_label, summarize
         main = summarize(trace, main_label(config, variants), 0, key=key)
@@ -454,7 +480,7 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
         story = replace(story, slides=insert_slides(story.slides, slides))
         extra_figures = (figure,)
     lap("story")
-    with staging(out, force) as tmp:   # installed into out only when everything is written
+    with staging(out, force) as tmp, np.errstate(all="ignore"):   # huge values: the slides show inf, not warnings
         write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures, worker=worker)
         lap("render")
         if trained and cache is not None:   # a new run: into the cache, from the files just saved

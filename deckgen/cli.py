@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import ConfigError, DeckgenError
+from .errors import ConfigError, DeckgenError, one_line
 
 
 class DeckgenGroup(click.Group):
@@ -31,7 +31,7 @@ class DeckgenGroup(click.Group):
             if ctx.meta.get("deckgen.debug"):
                 raise
             for message in exc.messages:
-                click.echo(f"deckgen: error: {message}", err=True)
+                click.echo(f"deckgen: error: {one_line(message)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             from .output import Terminated
@@ -232,8 +232,12 @@ def open_cache(no_cache: bool):
     """The user's trace cache, or None with --no-cache (or DECKGEN_NO_CACHE=1)."""
     if no_cache or os.environ.get("DECKGEN_NO_CACHE", "").lower() not in ("", "0", "false", "no"):
         return None
-    from .cache import TraceCache
-    return TraceCache()
+    from .cache import TraceCache, setting_warnings
+
+    problems, usable = setting_warnings()
+    for problem in problems:
+        click.echo(f"deckgen: warning: {one_line(problem)}", err=True)
+    return TraceCache() if usable else None
 
 
 def run_build(cfg, out, *, force: bool = False, no_cache: bool = False, quiet: bool = False,
@@ -492,9 +496,11 @@ def cache_info() -> None:
     Example:
       deckgen cache info
     """
-    from .cache import TraceCache
+    from .cache import TraceCache, setting_warnings
     from .config import count
 
+    for problem in setting_warnings()[0]:
+        click.echo(f"deckgen: warning: {one_line(problem)}", err=True)
     info = TraceCache().info()
     click.echo(f"{info.folder}: {count(info.entries, 'run')}, {info.size / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB")
 
@@ -508,10 +514,12 @@ def cache_clear() -> None:
     Example:
       deckgen cache clear
     """
-    from .cache import TraceCache
+    from .cache import TraceCache, setting_warnings
 
     from .config import count
 
+    for problem in setting_warnings()[0]:
+        click.echo(f"deckgen: warning: {one_line(problem)}", err=True)
     cache_ = TraceCache()
     removed, foreign = cache_.clear()
     click.echo(f"Removed {count(removed, 'cached run')} from {cache_.folder}")

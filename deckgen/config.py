@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import ConfigError
+from .errors import ConfigError, one_line
 from .readfile import DECK_FILE_LIMIT, NotReadable, read_capped
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -465,7 +465,15 @@ def parse_override(text: str) -> tuple[str, Any]:
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except RecursionError:
+        raise ConfigError(f"--set {one_line(key)}: the value is nested too deeply to read — give a flat value "
+                          "such as [3, 8, 1]") from None
+    except ValueError as exc:
+        if not isinstance(exc, tomllib.TOMLDecodeError) and "digits" in str(exc):
+            raise ConfigError(f"--set {one_line(key)}: a number with thousands of digits — give a number of "
+                              "reasonable size") from None
+        if not isinstance(exc, tomllib.TOMLDecodeError):
+            raise
         if re.fullmatch(r"[\w.\-/ ]*", raw) and not re.fullmatch(r"[\d.eE+\-]+", raw):
             value = raw  # a bare word such as black or data/iris.csv
         else:
@@ -513,7 +521,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
                           "give a readable UTF-8 TOML file") from None
     try:
         table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except RecursionError:
+        raise ConfigError(*override_errors, f"{label}: values are nested too deeply to read — flatten the "
+                          "nested lists or tables") from None
+    except ValueError as exc:
+        if not isinstance(exc, tomllib.TOMLDecodeError):
+            if "digits" not in str(exc):
+                raise
+            raise ConfigError(*override_errors, f"{label}: a number with thousands of digits — give a number "
+                              "of reasonable size") from None
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         lines = text.split("\n")
         where = (f"{label}:{m.group(1)}:{m.group(2)}" if m
@@ -522,6 +538,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         raise ConfigError(*override_errors, f"{where}: TOML syntax error: {what} — fix the syntax there") from None
     values = _flatten(table)
     origins = {key: label for key in values}
+    # --set training={learning_rate=0.5} means the same as --set training.learning_rate=0.5
+    pairs = [flat for key, value in pairs for flat in _flatten({key: value}).items()]
     for key, value in pairs:
         # a data source given with --set replaces the file's
         replace_source(values, {key: value}, removable={k for k, o in origins.items() if o == label})

@@ -76,6 +76,16 @@ def render_story(env: Environment, story, *, reveal_version: str, theme_css: str
         message = " ".join(str(exc).split())
         raise ConfigError(f"{_template_line(exc.__traceback__)}: template error: {message} — fix the template "
                            "(slide values are listed in deckgen/story.py)") from None
+    except RecursionError as exc:   # {% include %} of itself, or macros calling each other without end
+        raise ConfigError(f"{_template_line(exc.__traceback__)}: template error: templates include or call "
+                          "each other without end — remove the include or call that loops") from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        where = _template_line(exc.__traceback__)
+        if where == "templates":
+            raise       # not raised in a template: a bug in deckgen, keep its traceback
+        message = " ".join(f"{exc.__class__.__name__}: {exc}".split())
+        raise ConfigError(f"{where}: template error: {message} — fix the expression on that line "
+                          "(slide values are listed in deckgen/story.py)") from None
 
 
 def _template_line(tb) -> str:
