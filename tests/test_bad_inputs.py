@@ -301,3 +301,26 @@ def test_a_section_given_as_a_table_with_set_is_checked_key_by_key(tmp_path, cap
 def test_control_characters_in_what_was_typed_stay_on_one_line(tmp_path, capsys):
     line = one_error(capsys, "build", "-o", str(tmp_path / "out"), "--set", "title=a\nb\x1b[31m")
     assert line.startswith("deckgen: error: --set title=a\\nb\\x1b[31m: ")
+
+
+def test_a_run_larger_than_the_machine_is_refused_without_suggesting_a_budget(tmp_path, capsys, monkeypatch):
+    import deckgen.data
+
+    monkeypatch.setattr(deckgen.data, "machine_memory", lambda: 4 * 2**20)
+    line = one_error(capsys, "build", "-o", str(tmp_path / "out"), "--set", "network.layers=[3,20000,1]",
+                     "--set", "training.memory_budget_mb=1510924", *TINY)
+    assert "more than half of this machine's memory (4 MB) — use fewer rows, hidden units" in line
+    assert "raise training.memory_budget_mb" not in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_budget_advice_stays_within_the_machine(tmp_path, capsys, monkeypatch):
+    import re
+
+    import deckgen.data
+
+    monkeypatch.setattr(deckgen.data, "machine_memory", lambda: 2**40)
+    line = one_error(capsys, "build", "-o", str(tmp_path / "out"), "--set", "network.layers=[3,20000,1]",
+                     "--set", "training.memory_budget_mb=1", *TINY)
+    suggested = int(re.search(r"raise training.memory_budget_mb to (\d+)", line).group(1))
+    assert suggested * 2**20 <= 2**40 / 2

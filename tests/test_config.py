@@ -285,3 +285,19 @@ def test_any_toml_text_gives_a_config_or_a_clean_error(tmp_path, text):
         load_config(path)
     except DeckgenError as exc:
         assert exc.messages
+
+
+def test_a_deck_with_too_many_slides_is_refused_before_training(tmp_path):
+    path = write(tmp_path, "[training]\niterations = 100000\n[deck]\ncheckpoints = 1\n")
+    got = errors_of(path)
+    assert got == [f"{path}:4: deck.checkpoints: the deck would have about 100,024 slides (100,001 checkpoints, 15 "
+                   "for explained iterations), more than deck.max_slides (1,000) — use a checkpoint every 103 "
+                   "iterations or more, or raise deck.max_slides"]
+    assert load_config(path, ["deck.max_slides=200000"]).deck.max_slides == 200000
+
+
+def test_thousands_of_layers_explained_step_by_step_are_too_many_slides(tmp_path):
+    path = write(tmp_path, "[network]\nlayers = [3" + ", 2" * 3000 + ", 1]\n")
+    got = errors_of(path)
+    assert len(got) == 1 and got[0].startswith(f"{path}: deck.explain: the deck would have about 21,"), got
+    assert got[0].endswith("— explain fewer iterations step by step, or raise deck.max_slides")
