@@ -410,7 +410,7 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
     notes = recover(out)    # what builds killed earlier left beside out (a swap cut short first)
     scratches, freed = sweep_scratch()
     if scratches:
-        notes.append(f"removed {scratches} figure folder{'s' if scratches != 1 else ''} of interrupted builds "
+        notes.append(f"removed {scratches} temporary folder{'s' if scratches != 1 else ''} of interrupted builds "
                      f"from the temporary directory ({freed / 2**20:.1f} MB)")
     if notice is not None and notes:
         notice("; ".join(notes))

@@ -389,8 +389,6 @@ def export(config, pdf, fragments, single_file, browser, force, overrides, templ
       deckgen export decks/iris.toml --pdf iris.pdf --fragments
       deckgen export --single-file talk.html --set deck.theme=black
     """
-    import tempfile
-
     from .export import build_inputs, check_target, export_pdf, export_single_file, find_browser, require_playwright
 
     if pdf is None and single_file is None:
@@ -408,7 +406,10 @@ def export(config, pdf, fragments, single_file, browser, force, overrides, templ
         check_target(single_file, inputs, force=force, option="--single-file")
     if pdf is not None:
         check_target(pdf, inputs, force=force, option="--pdf")
-    with tempfile.TemporaryDirectory(prefix="deckgen-export-") as tmp:
+    from .output import EXPORT_PREFIX, _unlock, scratch_folder
+
+    tmp, lock = scratch_folder(EXPORT_PREFIX)   # locked: a later build's clean-up removes it only if this dies
+    try:
         result = run_build(cfg, Path(tmp) / cfg.name, no_cache=no_cache, quiet=quiet)
         if not quiet:
             click.echo(summary(result)[0])
@@ -425,6 +426,9 @@ def export(config, pdf, fragments, single_file, browser, force, overrides, templ
             pages = export_pdf(result.out, pdf, fragments=fragments, browser=browser)
             if not quiet:
                 click.echo(f"  {pdf} ({pages} pages, {time.perf_counter() - start:.1f}s)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _unlock(lock)
 
 
 @cli.command()

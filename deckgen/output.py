@@ -521,9 +521,13 @@ SCRATCH_MARK = ".deckgen-scratch"      # in scratch folders that are locked whil
 UNMARKED_AGE = 24 * 3600               # an unmarked one (an older deckgen's) is only removed after a day
 
 
-def scratch_folder() -> tuple[Path, int | None]:
-    """A new folder in the temporary directory for figures drawn by another process, locked while in use."""
-    folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+EXPORT_PREFIX = "deckgen-export-"
+
+
+def scratch_folder(prefix: str = SCRATCH_PREFIX) -> tuple[Path, int | None]:
+    """A new folder in the temporary directory (for figures drawn by another process, or the build an
+    export prints from), locked while in use."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     lock = _lock(folder)
     (folder / SCRATCH_MARK).touch()
     return folder, lock
@@ -536,7 +540,7 @@ def sweep_scratch(now: float | None = None) -> tuple[int, int]:
     now = time.time() if now is None else now
     removed = freed = 0
     try:
-        found = [p for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith(SCRATCH_PREFIX)]
+        found = [p for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith((SCRATCH_PREFIX, EXPORT_PREFIX))]
     except OSError:
         return 0, 0
     for folder in found:

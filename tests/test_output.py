@@ -464,3 +464,17 @@ def test_killed_builds_figure_folders_are_removed_but_not_live_ones(tmp_path, mo
     finally:
         output._unlock(lock)
     assert not older.exists() and live.exists() and other.exists()
+
+
+def test_a_killed_exports_build_folder_is_removed_by_the_next_build(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead, lock = output.scratch_folder(output.EXPORT_PREFIX)
+    output._unlock(lock)
+    (dead / "talk").mkdir()
+    (dead / "talk" / "index.html").write_text("<html/>", encoding="utf-8")
+    notes = []
+    build(config(), tmp_path / "deck", notice=notes.append)
+    assert notes == ["removed 1 temporary folder of interrupted builds from the temporary directory (0.0 MB)"]
+    assert not dead.exists()
