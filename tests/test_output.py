@@ -7,6 +7,7 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from deckhelp import snapshot
 
@@ -478,3 +479,16 @@ def test_a_killed_exports_build_folder_is_removed_by_the_next_build(tmp_path, mo
     build(config(), tmp_path / "deck", notice=notes.append)
     assert notes == ["removed 1 temporary folder of interrupted builds from the temporary directory (0.0 MB)"]
     assert not dead.exists()
+
+
+def test_a_very_wide_layer_gives_a_figure_of_bounded_size(tmp_path):
+    from deckgen.render.figures import MAX_MARKS, activation_curve
+
+    class Wide:
+        def get(self, name, t):
+            return np.linspace(-40, 40, 100_000).reshape(4, 25_000)
+
+    activation_curve(Wide(), {"activation": "sigmoid", "name": "z1", "t": 0}, tmp_path / "a.svg")
+    svg = (tmp_path / "a.svg").read_text(encoding="utf-8")
+    assert (tmp_path / "a.svg").stat().st_size < 400_000
+    assert svg.count("<use ") <= MAX_MARKS + 100     # one per mark (and tick), not one per unit
