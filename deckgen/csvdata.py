@@ -237,6 +237,23 @@ def _line_offset(text: str, line: int) -> int:
     return pos
 
 
+#: Bytes a cell costs once read: a small str object and its place in a row's list.
+CELL_BYTES = 64
+
+
+def _reading_cost(text: str, delim: str, label: str) -> str | None:
+    """A message when holding the file's cells would take more than half of this machine's memory."""
+    from .data import _mb, machine_memory
+
+    memory = machine_memory()
+    cells = text.count(delim) + text.count("\n") + 1
+    need = cells * CELL_BYTES + 2 * len(text)
+    if memory is None or need <= memory / 2:
+        return None
+    return (f"{label}: about {cells:,} cells would take about {_mb(need)} to read, more than half of this "
+            f"machine's memory ({_mb(memory)}) — use fewer rows or columns")
+
+
 def scan(path: Path, label: str | None = None, origin: str = "") -> tuple[Table | None, list[str]]:
     """Read and split a CSV file: the table of its well-formed rows, and every structural problem found.
 
@@ -251,6 +268,9 @@ def scan(path: Path, label: str | None = None, origin: str = "") -> tuple[Table 
     except ConfigError as exc:
         return None, list(exc.messages)
     delim = _detect_delimiter(text)
+    too_big = _reading_cost(text, delim, label)
+    if too_big:
+        return None, [too_big]
     records = _records(text, delim)
     errors: list[str] = []
     try:
