@@ -11,6 +11,16 @@ import json
 from typing import Any
 
 
+_BREAKS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters (line breaks, escape sequences, DEL) written as escapes, so that a
+    message quoting what the user typed stays on one line and cannot drive the terminal."""
+    return "".join(_BREAKS.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x20 or 0x7f <= ord(ch) < 0xa0 else
+                                        f"\\u{ord(ch):04x}" if ch in "\u2028\u2029" else ch) for ch in text)
+
+
 class DeckgenError(Exception):
     """A problem with the user's input or environment, reported without a traceback."""
 
@@ -72,3 +82,14 @@ def located(where: str, key: str) -> str:
 def did_you_mean(word: str, choices) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def too_large(config, what: str) -> str:
+    """The message for numbers too large to train on or draw: ``what`` happened — how to make them smaller."""
+    if config.network.weights is not None:
+        key, fix = "network.weights", "use smaller initial weights"
+    elif config.data.csv is not None:
+        key, fix = "data.scale", 'scale the inputs (data.scale = "minmax") or use smaller values in the CSV file'
+    else:
+        key, fix = "data.inputs", "use smaller input values"
+    return f"{located(config.where(key), key)}: {what} — {fix}"

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from deckgen.config import Config, load_config
 from deckgen.data import load_dataset, resolve_layers
 from deckgen.data.csvfile import problems as csv_problems
-from deckgen.errors import ConfigError
-from deckgen.output import check_out, staging
+from deckgen.errors import ConfigError, too_large
+from deckgen.output import check_out, recover, staging, sweep_scratch
 from deckgen.render.deck import write_deck
 from deckgen.render.worker import FigureWorker
 from deckgen.run.session import Session
@@ -67,7 +69,8 @@ def default_out(config: Config) -> Path:
 
 def build(config: Config, out: str | Path | None = None, *, force: bool = False,
           trainer: Callable | None = None, cache=None, session: Session | None = None,
-          progress: Progress | None = None, jobs: int | None = None, trace_beside: bool = True) -> BuildResult:
+          progress: Progress | None = None, jobs: int | None = None, trace_beside: bool = True,
+          notice: Callable[[str], None] | None = None) -> BuildResult:
     """Build the deck a config describes into ``out`` (default ``build/<name>``).
 
     ``cache``: a :class:`~deckgen.run.cache.TraceCache` to reuse and store runs in
@@ -75,9 +78,17 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
     ``progress``: see :data:`Progress`. ``jobs``: processes for comparison variants.
     ``trace_beside``: False when the deck is built to be exported (a PDF, a single
     file), so its last slide does not claim a ``trace.npz`` beside it.
+    ``notice``: told, in one line, what was cleaned up after builds that were killed.
     """
     out = Path(out) if out is not None else default_out(config)
     out = out.absolute()
+    notes = recover(out)    # what builds killed earlier left beside out (a swap cut short first)
+    scratches, freed = sweep_scratch()
+    if scratches:
+        notes.append(f"removed {scratches} temporary folder{'s' if scratches != 1 else ''} of interrupted builds "
+                     f"from the temporary directory ({freed / 2**20:.1f} MB)")
+    if notice is not None and notes:
+        notice("; ".join(notes))
     check_out(out, force)   # a folder that cannot be built into stops the build before training
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -128,8 +139,14 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
         raise
     if jobs_ is not None:
         lap("compare")
+    if trace.stopped_at == 0:
+        if worker is not None:
+            worker.close()
+        raise ConfigError(too_large(config, "training stopped at iteration 0: the first forward pass already gave "
+                                            "infinite or NaN values, so there is no iteration to show"))
     extra_figures: tuple = ()
-    story = build_story(config, dataset, trace, trace_beside=trace_beside)
+    with np.errstate(all="ignore"):    # overflow to inf or 0 is what the slides then show; no warning lines
+        story = build_story(config, dataset, trace, trace_beside=trace_beside)
     if runs:
         main = summarize(trace, main_label(config, variants), 0, key=key)
         slides, figure = compare_slides(main, runs, trace, config, dataset, changed_names(variants))
@@ -139,7 +156,7 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
     # a new run goes into the cache whole (the deck folder's copy may be light), saved beside the deck's
     cache_copy = cache.reserve() if trained and cache is not None else None
     try:
-        with staging(out, force) as tmp:   # installed into out only when everything is written
+        with staging(out, force) as tmp, np.errstate(all="ignore"):   # installed into out only when all is written
             write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures, worker=worker,
                        cache_copy=cache_copy)
             lap("render")

@@ -63,6 +63,21 @@ def test_lines_are_found_for_dotted_and_inline_keys(tmp_path):
     assert any(m.startswith(f"{path}:2: network.layers:") for m in got), got
 
 
+def test_finding_a_line_is_linear_in_the_length_of_a_line(tmp_path):
+    # lines inside a multi-line string are looked at too; a pattern that backtracked over their
+    # blanks would take hours on these
+    blanks = " " * 300_000
+    path = write(tmp_path, f'title = """\na{blanks}b\n[{blanks}x\n[[ a{blanks}]] junk\n"""\n[training]\nseed = "x"\n')
+    got = errors_of(path)
+    assert any(m.startswith(f"{path}:7: training.seed:") for m in got), got
+
+
+def test_table_headers_and_keys_are_found_with_blanks_quotes_and_comments(tmp_path):
+    path = write(tmp_path, '[ "training" ]  # the run\n seed = "x"\n[[ deck.extra ]]\n')
+    got = errors_of(path)
+    assert any(m.startswith(f"{path}:2: training.seed:") for m in got), got
+
+
 def test_every_problem_is_reported_at_once_each_in_the_same_form(tmp_path):
     path = write(tmp_path, "\n".join([
         'titel = "x"',
@@ -274,3 +289,19 @@ def test_any_toml_text_gives_a_config_or_a_clean_error(tmp_path, text):
         load_config(path)
     except DeckgenError as exc:
         assert exc.messages
+
+
+def test_a_deck_with_too_many_slides_is_refused_before_training(tmp_path):
+    path = write(tmp_path, "[training]\niterations = 100000\n[deck]\ncheckpoints = 1\n")
+    got = errors_of(path)
+    assert got == [f"{path}:4: deck.checkpoints: the deck would have about 100,024 slides (100,001 checkpoints, 15 "
+                   "for explained iterations), more than deck.max_slides (1,000) — use a checkpoint every 103 "
+                   "iterations or more, or raise deck.max_slides"]
+    assert load_config(path, ["deck.max_slides=200000"]).deck.max_slides == 200000
+
+
+def test_thousands_of_layers_explained_step_by_step_are_too_many_slides(tmp_path):
+    path = write(tmp_path, "[network]\nlayers = [3" + ", 2" * 3000 + ", 1]\n")
+    got = errors_of(path)
+    assert len(got) == 1 and got[0].startswith(f"{path}: deck.explain: the deck would have about 21,"), got
+    assert got[0].endswith("— explain fewer iterations step by step, or raise deck.max_slides")

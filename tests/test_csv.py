@@ -190,6 +190,43 @@ def test_cell_problems_name_line_and_column(tmp_path):
     assert all(" — " in m for m in got)
 
 
+@pytest.fixture
+def no_hang():
+    """Turn a hang (a pattern that backtracks over a huge cell) into a failure instead of a stuck run."""
+    import signal
+
+    def stuck(signum, frame):
+        raise AssertionError("still running after 60 s: something is not linear in the cell's length")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("cell", ["1" * 2_000_000 + "x", "1" * 1_000_000 + "." + "1" * 1_000_000 + "e",
+                                  "-" + "9" * 2_000_000 + "x", "+" + "1" * 2_000_000 + "e+"])
+def test_a_two_megabyte_cell_is_checked_and_cut_short_in_the_message(tmp_path, no_hang, cell):
+    got = messages(tmp_path, f"a,label\n1,x\n{cell},y\n2,x\n")
+    assert len(got) == 1 and len(got[0]) < 400, got[0][:500]
+    assert f"data.csv:3:1: {cell[:40]!r}… (2,000,00" in got[0]
+    assert got[0].endswith("is not a number — fix the value, or list 'a' in data.categorical to treat the "
+                           "column as categories")
+
+
+def test_a_long_column_name_is_cut_short_in_messages(tmp_path):
+    name = "n" * 5000
+    got = messages(tmp_path, f"a,label\n1,x\n2,x\n", target=f'["{name}"]')
+    assert len(got) == 1 and len(got[0]) < 400
+    assert f"no column {name[:40]!r}… (5,000 characters)" in got[0]
+
+
+def test_long_numbers_are_still_read_as_numbers(tmp_path):
+    d = dataset(tmp_path, "a,label\n" + "1" * 300 + ".5e-290,x\n0.25,y\n", scale='"none"')
+    assert d.X[:, 0].tolist() == [float("1" * 300 + ".5e-290"), 0.25]
+
+
 def test_positions_count_columns_in_quoted_and_multiline_records(tmp_path):
     got = messages(tmp_path, 'note,a,label\n"x\ny",1,p\n"long, note",bad,q\n')
     assert any("data.csv:4:14: 'bad' in column 'a'" in m for m in got), got
@@ -342,3 +379,13 @@ def test_the_iris_deck_builds_converges_and_names_the_classes(tmp_path, capsys):
     html = (out / "index.html").read_text(encoding="utf-8")
     for name in ("setosa", "versicolor", "virginica", "sepal_length", "petal_width"):
         assert f">{name}<" in html
+
+
+def test_a_csv_too_large_to_hold_in_memory_is_refused_before_it_is_split(tmp_path, monkeypatch):
+    import deckgen.data
+
+    monkeypatch.setattr(deckgen.data, "machine_memory", lambda: 8 * 2**20)
+    text = "a,b,label\n" + "1,2,x\n" * 40_000
+    got = messages(tmp_path, text)
+    assert len(got) == 1 and got[0].endswith("data.csv: about 120,004 cells would take about 8 MB to read, more "
+                                             "than half of this machine's memory (8 MB) — use fewer rows or columns")

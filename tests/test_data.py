@@ -126,7 +126,7 @@ def test_minimum_kept_counts_explained_checkpoints_and_last(tmp_path):
     config = config_of(tmp_path, "[training]\niterations = 100\n[deck]\nexplain = [0, 7]\ncheckpoints = 25\n")
     # 0 25 50 75 100 from the checkpoints, 1 7 8 from explain, 99 the last iteration
     assert minimum_kept(config) == 9
-    config = config_of(tmp_path, "[training]\niterations = 10000000\n[deck]\ncheckpoints = 1\n")
+    config = config_of(tmp_path, "[training]\niterations = 10000000\n[deck]\ncheckpoints = 1\nmax_slides = 20000000\n")
     assert minimum_kept(config) == 10_000_001
 
 

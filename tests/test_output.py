@@ -7,6 +7,7 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from deckhelp import snapshot
 
@@ -179,7 +180,7 @@ def test_a_failing_swap_is_undone(deck, monkeypatch):
     real_rename = os.rename
 
     def rename(src, dst):
-        if Path(src).name.startswith(".deck.deckgen-tmp-") and Path(dst).name == "deck":
+        if Path(src).parent.name.startswith(".deck.deckgen-tmp-") and Path(dst).name == "index.html":
             raise OSError(28, "No space left on device")
         return real_rename(src, dst)
 
@@ -259,3 +260,235 @@ def test_ctrl_c_from_the_terminal_leaves_the_old_deck(deck, tmp_path_factory):
     assert "interrupted" in err
     assert snapshot(deck) == before
     assert leftovers(deck) == []
+
+
+# --------------------------------------------------------------------------- the folder keeps its identity
+
+def identity(path: Path) -> tuple:
+    st = path.stat()
+    return st.st_ino, st.st_mode, st.st_uid, st.st_gid
+
+
+@pytest.mark.parametrize("mode", [0o700, 0o750, 0o2775, 0o1777])
+def test_a_rebuild_keeps_the_folder_itself_its_mode_owner_and_group(deck, mode):
+    deck.chmod(mode)
+    before = identity(deck)
+    add_user_files(deck)
+    build(config("deck.theme=black"), deck)
+    assert identity(deck) == before
+    assert "black.css" in (deck / "index.html").read_text(encoding="utf-8")
+    assert leftovers(deck) == []
+
+
+def test_force_into_a_private_folder_keeps_it_private(tmp_path):
+    out = tmp_path / "private"
+    out.mkdir()
+    out.chmod(0o700)
+    (out / "diary.txt").write_text("mine\n", encoding="utf-8")
+    before = identity(out)
+    build(config(), out, force=True)
+    assert identity(out) == before
+    assert (out / "diary.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_shell_sitting_in_the_folder_sees_the_new_deck(deck):
+    fd = os.open(deck, os.O_RDONLY)   # what a shell's working directory holds on to
+    try:
+        build(config("deck.theme=black"), deck)
+        seen = os.listdir(fd)
+        assert "index.html" in seen and MARKER in seen
+        inside = os.open("index.html", os.O_RDONLY, dir_fd=fd)
+        with os.fdopen(inside, encoding="utf-8") as page:
+            assert "black.css" in page.read()
+    finally:
+        os.close(fd)
+
+
+def test_a_new_folder_gets_the_mode_mkdir_gives(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        build(config(), tmp_path / "deck")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "deck").stat().st_mode & 0o7777 == 0o750
+
+
+# --------------------------------------------------------------------------- killed builds
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def start_build(out: Path, cache: Path, stop_at: str, *extra: str):
+    """A ``deckgen build`` in its own process that stops itself (SIGSTOP) at ``stop_at``; returns once it has."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DECKGEN_CACHE_DIR": str(cache), "DECKGEN_STOP_AT": stop_at, "TMPDIR": str(cache)}
+    args = [sys.executable, "-m", "deckgen", "build", "-o", str(out), *(a for s in [*SHORT, *extra] for a in ("--set", s))]
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), proc.communicate()
+    return proc
+
+
+def finish(proc, signum: int) -> tuple[int, str]:
+    proc.send_signal(signum)
+    proc.send_signal(signal.SIGCONT)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("stage", ["render", "install"])
+def test_sigterm_mid_build_cleans_up_like_ctrl_c(deck, tmp_path_factory, stage):
+    add_user_files(deck)
+    before = snapshot(deck)
+    proc = start_build(deck, tmp_path_factory.mktemp("cache"), stage, "deck.theme=black")
+    assert len(leftovers(deck)) == 1      # its staging folder
+    code, err = finish(proc, signal.SIGTERM)
+    assert code == 143, err
+    assert err.strip().splitlines() == ["deckgen: terminated (SIGTERM) — the previous deck was left as it was"]
+    assert snapshot(deck) == before
+    assert leftovers(deck) == []
+
+
+def test_sigterm_during_the_swap_lets_the_swap_finish(deck, tmp_path_factory):
+    add_user_files(deck)
+    mine = user_part(snapshot(deck))
+    proc = start_build(deck, tmp_path_factory.mktemp("cache"), "swap", "deck.theme=black")
+    code, err = finish(proc, signal.SIGTERM)
+    assert code == 0, err
+    assert "black.css" in (deck / "index.html").read_text(encoding="utf-8")
+    assert user_part(snapshot(deck)) == mine
+    assert leftovers(deck) == []
+
+
+@pytest.mark.parametrize("stage", ["render", "install", "swap"])
+def test_after_sigkill_the_next_build_restores_and_cleans_up_and_says_so(deck, tmp_path_factory, stage):
+    add_user_files(deck)
+    before = snapshot(deck)
+    inode = identity(deck)
+    proc = start_build(deck, tmp_path_factory.mktemp("cache"), stage, "deck.theme=black")
+    code, _ = finish(proc, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert leftovers(deck)                # what the killed build could not clean up
+    notes = output.recover(deck)
+    assert len(notes) == 1 and "an earlier build was interrupted" in notes[0], notes
+    if stage == "swap":
+        assert "put 6 files of the previous deck back" in notes[0] or "of the previous deck back" in notes[0]
+    assert "removed" in notes[0]
+    assert snapshot(deck) == before       # the previous deck whole again, every user file in its place
+    assert identity(deck) == inode
+    assert leftovers(deck) == []
+
+
+def test_the_cli_says_in_one_line_what_it_cleaned_up(deck, tmp_path_factory, monkeypatch):
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from deckgen.cli import cli
+
+    add_user_files(deck)
+    mine = user_part(snapshot(deck))
+    cache = tmp_path_factory.mktemp("cache")
+    proc = start_build(deck, cache, "swap", "deck.theme=black")
+    finish(proc, signal.SIGKILL)
+    monkeypatch.setattr(tempfile, "tempdir", str(cache))
+    result = CliRunner().invoke(cli, ["build", "-q", "-o", str(deck), *(a for s in SHORT for a in ("--set", s))],
+                                env={"DECKGEN_CACHE_DIR": str(cache), "DECKGEN_STOP_AT": None})
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if line.startswith("deckgen: note:")]
+    assert len(notes) == 1 and "an earlier build was interrupted" in notes[0], result.stderr
+    assert user_part(snapshot(deck)) == mine
+    assert leftovers(deck) == []
+
+
+def test_a_running_build_is_left_alone(deck, tmp_path_factory):
+    proc = start_build(deck, tmp_path_factory.mktemp("cache"), "install")
+    try:
+        staged = leftovers(deck)
+        assert output.recover(deck) == []
+        assert leftovers(deck) == staged
+    finally:
+        code, _ = finish(proc, signal.SIGCONT)
+    assert code == 0
+    assert leftovers(deck) == []
+
+
+def test_user_files_stranded_in_a_staging_folder_go_back(deck):
+    # what an earlier deckgen, killed while it carried the user's files across, left behind
+    stranded = deck.parent / ".deck.deckgen-tmp-12345-abcd"
+    (stranded / "figures").mkdir(parents=True)
+    (stranded / "index.html").write_text("<html>new</html>\n", encoding="utf-8")
+    (stranded / MARKER).write_text(json.dumps({"files": ["index.html"]}), encoding="utf-8")
+    (stranded / "notes.md").write_text("mine\n", encoding="utf-8")
+    (stranded / "figures" / "sketch.png").write_bytes(b"\x89PNG")
+    (stranded / "photos").mkdir()
+    (stranded / "photos" / "a.jpg").write_bytes(b"jpg")
+    notes = output.recover(deck)
+    assert notes == [f"{deck}: an earlier build was interrupted; put 3 files of yours back into {deck}, "
+                     "removed 1 unfinished build folder (0.0 MB)"]
+    assert (deck / "notes.md").read_text(encoding="utf-8") == "mine\n"
+    assert (deck / "figures" / "sketch.png").read_bytes() == b"\x89PNG"
+    assert (deck / "photos" / "a.jpg").read_bytes() == b"jpg"
+    assert leftovers(deck) == []
+
+
+def test_a_stranded_file_whose_place_is_taken_is_kept_and_reported(deck):
+    stranded = deck.parent / ".deck.deckgen-tmp-12345-abcd"
+    stranded.mkdir()
+    (stranded / MARKER).write_text(json.dumps({"files": []}), encoding="utf-8")
+    (stranded / "notes.md").write_text("older\n", encoding="utf-8")
+    (deck / "notes.md").write_text("newer\n", encoding="utf-8")
+    notes = output.recover(deck)
+    assert len(notes) == 1 and "could not go back" in notes[0] and "notes.md" in notes[0]
+    assert (stranded / "notes.md").read_text(encoding="utf-8") == "older\n"
+    assert (deck / "notes.md").read_text(encoding="utf-8") == "newer\n"
+
+
+def test_killed_builds_figure_folders_are_removed_but_not_live_ones(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead, lock = output.scratch_folder()
+    output.unlock(lock)                    # as when its build was killed
+    (dead / "x.svg").write_text("<svg/>", encoding="utf-8")
+    live, lock = output.scratch_folder()
+    older = tmp_path / "deckgen-figures-older"   # an older deckgen's: no mark, no lock
+    older.mkdir()
+    other = tmp_path / "someone-elses"
+    other.mkdir()
+    try:
+        assert output.sweep_scratch() == (1, 6)
+        assert not dead.exists() and live.exists() and older.exists() and other.exists()
+        assert output.sweep_scratch(now=older.stat().st_mtime + 2 * 24 * 3600) == (1, 0)
+    finally:
+        output.unlock(lock)
+    assert not older.exists() and live.exists() and other.exists()
+
+
+def test_a_killed_exports_build_folder_is_removed_by_the_next_build(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead, lock = output.scratch_folder(output.EXPORT_PREFIX)
+    output.unlock(lock)
+    (dead / "talk").mkdir()
+    (dead / "talk" / "index.html").write_text("<html/>", encoding="utf-8")
+    notes = []
+    build(config(), tmp_path / "deck", notice=notes.append)
+    assert notes == ["removed 1 temporary folder of interrupted builds from the temporary directory (0.0 MB)"]
+    assert not dead.exists()
+
+
+def test_a_very_wide_layer_gives_a_figure_of_bounded_size(tmp_path):
+    from deckgen.render.figures import MAX_MARKS, activation_curve
+
+    class Wide:
+        def get(self, name, t):
+            return np.linspace(-40, 40, 100_000).reshape(4, 25_000)
+
+    activation_curve(Wide(), {"activation": "sigmoid", "name": "z1", "t": 0}, tmp_path / "a.svg")
+    svg = (tmp_path / "a.svg").read_text(encoding="utf-8")
+    assert (tmp_path / "a.svg").stat().st_size < 400_000
+    assert svg.count("<use ") <= MAX_MARKS + 100     # one per mark (and tick), not one per unit

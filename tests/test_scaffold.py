@@ -82,9 +82,10 @@ def test_an_existing_file_is_never_overwritten(tmp_path, monkeypatch):
 def test_mistakes_are_reported_in_one_line(args, message, tmp_path, iris, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("deckgen: error: ") and message in lines[0], result.output
+    assert " — " in lines[0]
     assert not (tmp_path / "decks" / "x.toml").exists()
 
 
@@ -137,3 +138,53 @@ def test_a_one_row_file_is_counted_in_the_singular(tmp_path):
     data.write_text("a,y\n1,0\n", encoding="utf-8")
     text = new_deck("one", data=data, folder=tmp_path / "decks").read_text(encoding="utf-8")
     assert "(1 row, 2 columns)" in text and "training uses 1 row)" in text and "1 rows" not in text
+
+
+# --------------------------------------------------------------------------- new reads a CSV as build does
+
+def new_and_build(tmp_path: Path, csv: bytes, monkeypatch):
+    """``deckgen new`` from ``csv``, then the deck it wrote loaded by build's own loader."""
+    from deckgen.data import load_dataset
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_bytes(csv)
+    result = CliRunner().invoke(cli, ["new", "t", "--data", "d.csv"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "decks" / "t.toml").read_text(encoding="utf-8")
+    tomllib.loads(text)                       # every file new writes parses
+    return text, load_dataset(load_config(tmp_path / "decks" / "t.toml"))
+
+
+def test_a_del_character_in_a_column_name_still_gives_a_deck_that_parses(tmp_path, monkeypatch):
+    text, data = new_and_build(tmp_path, "a\x7fb,c,y\n1,2,p\n3,4,q\n5,6,p\n".encode(), monkeypatch)
+    assert "a\\u007fb" in text
+    assert data.feature_names[0] == "a\x7fb"
+
+
+def test_a_pipe_separated_csv_is_read_the_same_by_new_and_build(tmp_path, monkeypatch):
+    text, data = new_and_build(tmp_path, b"a|b|y\n1|2|0\n3|4|1\n5|6|1\n", monkeypatch)
+    assert 'target = ["y"]' in text
+    assert data.feature_names == ("a", "b") and data.X.shape == (3, 2)
+
+
+def test_a_quoted_newline_in_a_class_name_stays_one_class(tmp_path, monkeypatch):
+    text, data = new_and_build(tmp_path, b'a,y\n1,"cat\nx"\n2,dog\n3,"cat\nx"\n', monkeypatch)
+    assert "cat\\nx, dog" in text           # escaped in the comment, which cannot break a line
+    assert "catx" not in text
+    assert data.class_names == ("cat\nx", "dog")
+
+
+@pytest.mark.parametrize("csv, where", [
+    (b"a,y\n1,2\n3\n", "d.csv:3: this row has 1 field but the header has 2"),
+    (b'a,y\n1,"open\n', "d.csv:2:3: this quoted field is never closed"),
+    (b"\xff\xfe", "d.csv: the file is UTF-16 text"),
+    (b"a,y\n", "d.csv:1: the file has a header line but no data rows"),
+])
+def test_new_reports_data_errors_with_their_place_and_what_to_do(tmp_path, monkeypatch, csv, where):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_bytes(csv)
+    result = CliRunner().invoke(cli, ["new", "t", "--data", "d.csv"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and where in lines[0] and " — " in lines[0], result.output
+    assert not (tmp_path / "decks" / "t.toml").exists()

@@ -8,9 +8,9 @@ leave as one ``deckgen: error: ...`` line per problem, with no traceback unless
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
-import tempfile
 import time
 import webbrowser
 from pathlib import Path
@@ -27,8 +27,10 @@ from deckgen.commands.new import new_deck
 from deckgen.commands.progress import TerminalProgress
 from deckgen.config import FIELDS
 from deckgen.config.schema import default_text
-from deckgen.errors import DeckgenError, count
+from deckgen.errors import DeckgenError, count, one_line
+from deckgen.output import EXPORT_PREFIX, Terminated, scratch_folder, unlock
 from deckgen.run.cache import TraceCache
+from deckgen.run.cachedir import setting_warnings
 from deckgen.run.serve import DevServer
 
 
@@ -42,11 +44,12 @@ class DeckgenGroup(click.Group):
             if ctx.meta.get("deckgen.debug"):
                 raise
             for message in exc.messages:
-                click.echo(f"deckgen: error: {message}", err=True)
+                click.echo(f"deckgen: error: {one_line(message)}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("deckgen: interrupted — the previous deck was left as it was", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as exc:
+            stopped = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            click.echo(f"deckgen: {stopped} — the previous deck was left as it was", err=True)
+            ctx.exit(143 if isinstance(exc, Terminated) else 130)
 
 
 # --------------------------------------------------------------------------- feedback
@@ -218,7 +221,8 @@ def export(config, pdf, fragments, single_file, browser, force, overrides, templ
         check_target(single_file, inputs, force=force, option="--single-file")
     if pdf is not None:
         check_target(pdf, inputs, force=force, option="--pdf")
-    with tempfile.TemporaryDirectory(prefix="deckgen-export-") as tmp:
+    tmp, lock = scratch_folder(EXPORT_PREFIX)   # locked: a later build's clean-up removes it only if this dies
+    try:
         result = run_build(cfg, Path(tmp) / cfg.name, no_cache=no_cache, quiet=quiet, trace_beside=False)
         if not quiet:
             click.echo(summary(result)[0])
@@ -235,6 +239,9 @@ def export(config, pdf, fragments, single_file, browser, force, overrides, templ
             pages = export_pdf(result.out, pdf, fragments=fragments, browser=browser)
             if not quiet:
                 click.echo(f"  {pdf} ({pages} pages, {time.perf_counter() - start:.1f}s)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        unlock(lock)
 
 
 @cli.command()
@@ -304,6 +311,8 @@ def cache_info() -> None:
       deckgen cache info
     """
 
+    for problem in setting_warnings()[0]:
+        click.echo(f"deckgen: warning: {one_line(problem)}", err=True)
     info = TraceCache().info()
     click.echo(f"{info.folder}: {count(info.entries, 'run')}, {info.size / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB")
 
@@ -319,6 +328,8 @@ def cache_clear() -> None:
     """
 
 
+    for problem in setting_warnings()[0]:
+        click.echo(f"deckgen: warning: {one_line(problem)}", err=True)
     cache_ = TraceCache()
     removed, foreign = cache_.clear()
     click.echo(f"Removed {count(removed, 'cached run')} from {cache_.folder}")

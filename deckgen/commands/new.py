@@ -5,13 +5,12 @@ Without data it is the built-in talk with every key explained. With
 column unless ``--target`` says otherwise), leaves the input and output layer
 sizes to ``"auto"``, and picks a learning rate for the number of rows: the
 updates add up over every row (Trask's rule, no averaging), so more rows need
-a smaller step. The CSV header is read with the csv module; the deck's own
-loader checks every cell when the deck is built.
+a smaller step. The CSV file is read by the deck's own loader, so ``new`` and
+``build`` split it the same way; every cell is checked when the deck is built.
 """
 
 from __future__ import annotations
 
-import csv
 import difflib
 import json
 import math
@@ -20,10 +19,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from deckgen.errors import DeckgenError, count
+from deckgen.data.csvfile import _number
+from deckgen.data.csvread import scan
+from deckgen.errors import ConfigError, DeckgenError, count
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
-MAX_ROWS_READ = 200_000
 
 
 @dataclass(frozen=True)
@@ -41,49 +41,36 @@ class DataSummary:
     unit: bool = False                  # a numeric target already within 0-1 (the loader leaves it as it is)
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
+def _value(cell: str, decimal_comma: bool) -> float | None:
+    """A cell's number as the deck's loader reads it (finite only), else None."""
+    value = _number(cell, decimal_comma)
+    return value if value is not None and math.isfinite(value) else None
 
 
 def summarize_csv(path: Path, target: tuple[str, ...] = ()) -> DataSummary:
-    """What the deck file needs to know about a CSV file: columns, target, size, classes."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DeckgenError(f"--data {path}: file not found — check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DeckgenError(f"--data {path}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
-    sample = text[:64 * 1024]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(text.splitlines(), dialect)
-    header = next((row for row in reader if any(c.strip() for c in row)), None)
-    if not header:
-        raise DeckgenError(f"--data {path}: no header row — the first line must name the columns")
-    header = [h.strip() for h in header]
-    rows = []
-    for row in reader:
-        if any(c.strip() for c in row):
-            rows.append([c.strip() for c in row])
-            if len(rows) >= MAX_ROWS_READ:
-                break
-    if not rows:
-        raise DeckgenError(f"--data {path}: no data rows below the header")
+    """What the deck file needs to know about a CSV file: columns, target, size, classes.
+
+    The file is read by the deck's own loader (:func:`deckgen.csvdata.scan`), so
+    ``new`` accepts exactly the files ``build`` does, split the same way.
+    """
+    table, errors = scan(path, origin="--data")
+    if errors:
+        raise ConfigError(*errors)
+    header, rows = table.header, table.rows
+    comma = table.delimiter != ","
+
+    def _is_number(cell: str) -> bool:
+        return _value(cell, comma) is not None
     if target:
         unknown = [t for t in target if t not in header]
         if unknown:
             hints = [difflib.get_close_matches(t, header, n=1) for t in unknown]
-            raise DeckgenError(*(f"--target {t}: no such column{f' (did you mean {h[0]!r}?)' if h else ''} — "
+            raise ConfigError(*(f"--target {t}: no such column{f' (did you mean {h[0]!r}?)' if h else ''} — "
                                  f"the columns are {', '.join(header)}" for t, h in zip(unknown, hints)))
     else:
         target = (header[-1],)
     if len(target) >= len(header):
-        raise DeckgenError(f"--data {path}: every column is a target — leave at least one column as input")
+        raise ConfigError(f"--data {path}: every column is a target — leave at least one column as input")
     columns = {name: [r[i] for r in rows if i < len(r)] for i, name in enumerate(header)}
     text_columns = tuple(n for n in header if any(c and not _is_number(c) for c in columns[n]))
     classes: tuple[str, ...] = ()
@@ -104,8 +91,8 @@ def summarize_csv(path: Path, target: tuple[str, ...] = ()) -> DataSummary:
             distinct = tuple(dict.fromkeys(cells))
             kind = "binary" if len(distinct) == 2 else "categorical"
         else:
-            numbers = sorted({float(c) for c in cells if _is_number(c)})
-            distinct = tuple(dict.fromkeys(next(c for c in cells if _is_number(c) and float(c) == x) for x in numbers))
+            numbers = sorted({_value(c, comma) for c in cells if _is_number(c)})
+            distinct = tuple(dict.fromkeys(next(c for c in cells if _value(c, comma) == x) for x in numbers))
             kind = "binary" if len(distinct) == 2 else "numeric"
             unit = bool(numbers) and numbers[0] >= 0 and numbers[-1] <= 1
         values = distinct if kind == "binary" else ()
@@ -135,16 +122,16 @@ def target_note(s: DataSummary) -> str:
     """The comment beside ``target = [...]``: what the outputs will be."""
     if s.classes:
         more = ", ..." if len(s.classes) > 5 else ""
-        return f"text: one output per value ({', '.join(s.classes[:5])}{more})"
+        return f"text: one output per value ({', '.join(_c(c) for c in s.classes[:5])}{more})"
     if s.kind == "several":
         text = [t for t in s.target if t in s.text_columns]
         if len(text) == len(s.target):
             return "text: one output per value of each column"
         if not text:
             return "numbers: one output per column, scaled to 0–1"
-        return f"one output per number column (scaled to 0–1), one per value of {_and(text)}"
+        return f"one output per number column (scaled to 0–1), one per value of {_c(_and(text))}"
     if s.kind == "binary":
-        low, high = s.values
+        low, high = (_c(v) for v in s.values)
         if s.unit:
             return f"{low} or {high}: one output, trained towards each row's {low} or {high}"
         return f"{low} or {high}: one output, scaled so that {low} is 0 and {high} is 1"
@@ -167,7 +154,14 @@ def learning_rate_for(rows: int) -> float:
 
 
 def _toml(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A TOML value; JSON's escapes are TOML's, except that TOML wants DEL escaped too."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _c(text) -> str:
+    """Text for a TOML comment, which cannot hold control characters: those written as escapes."""
+    return "".join(ch if ch == "\t" or " " <= ch != "\x7f" else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(text))
 
 
 def _line(setting: str, comment: str = "") -> str:
@@ -180,10 +174,10 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
     lr = learning_rate_for(s.rows)
     text_inputs = [c for c in s.text_columns if c in s.features]
     inputs_note = (_line("# categorical = []", "number columns to one-hot encode anyway (codes, not amounts)")
-                   if not text_inputs else f"# {', '.join(text_inputs)}: text, so one input per value (one-hot)")
+                   if not text_inputs else f"# {_c(', '.join(text_inputs))}: text, so one input per value (one-hot)")
     title = title_for(s, csv_rel.rsplit("/", 1)[-1])
     lines = [
-        f"# {name}: a deck made by `deckgen new` from {csv_rel} ({count(s.rows, 'row')}, "
+        f"# {name}: a deck made by `deckgen new` from {_c(csv_rel)} ({count(s.rows, 'row')}, "
         f"{count(len(s.header), 'column')}).",
         f"# Build it with `deckgen build decks/{name}.toml`, or watch it with `deckgen serve decks/{name}.toml`.",
         "# Every key is explained below; `deckgen keys` lists them all. Change anything from the",
@@ -265,13 +259,13 @@ def new_deck(name: str, *, data: str | os.PathLike | None = None, target: tuple[
     if not NAME.fullmatch(name) or name.endswith(".toml"):
         stem = name[:-5] if name.endswith(".toml") else None
         hint = f" — use {stem!r}" if stem and NAME.fullmatch(stem) else " — use letters, digits, '-', '_' and '.'"
-        raise DeckgenError(f"{name!r} is not a usable deck name{hint}")
+        raise ConfigError(f"{name!r} is not a usable deck name{hint}")
     folder = Path(folder)
     path = folder / f"{name}.toml"
     if path.exists():
         raise DeckgenError(f"{path}: already exists — choose another name, or remove the file first")
     if target and data is None:
-        raise DeckgenError("--target needs --data FILE.csv — name the CSV file the target column is in")
+        raise ConfigError("--target needs --data FILE.csv — name the CSV file the target column is in")
     if data is not None:
         data = Path(data)
         summary = summarize_csv(data, tuple(target))

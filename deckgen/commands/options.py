@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import click
 
 from deckgen.commands.progress import TerminalProgress
-from deckgen.errors import ConfigError
+from deckgen.errors import ConfigError, one_line
+from deckgen.output import raise_terminated
 from deckgen.pipeline import build
 from deckgen.pipeline import load as load_deck
 from deckgen.run.cache import TraceCache
+from deckgen.run.cachedir import setting_warnings
 from deckgen.run.variants import compare_override
 
 
@@ -92,14 +95,23 @@ def open_cache(no_cache: bool):
     """The user's trace cache, or None with --no-cache (or DECKGEN_NO_CACHE=1)."""
     if no_cache or os.environ.get("DECKGEN_NO_CACHE", "").lower() not in ("", "0", "false", "no"):
         return None
-    return TraceCache()
+    problems, usable = setting_warnings()
+    for problem in problems:
+        click.echo(f"deckgen: warning: {one_line(problem)}", err=True)
+    return TraceCache() if usable else None
 
 
 def run_build(cfg, out, *, force: bool = False, no_cache: bool = False, quiet: bool = False,
               jobs: int | None = None, trace_beside: bool = True):
+    try:   # `timeout`, CI cancellation, `docker stop`: stop and clean up as for Ctrl-C
+        previous = signal.signal(signal.SIGTERM, raise_terminated)
+    except ValueError:   # not the main thread
+        previous = None
     bars = TerminalProgress(enabled=False if quiet else None)
     try:
         return build(cfg, out, force=force, cache=open_cache(no_cache), progress=bars, jobs=jobs,
-                     trace_beside=trace_beside)
+                     trace_beside=trace_beside, notice=lambda line: click.echo(f"deckgen: note: {line}", err=True))
     finally:
         bars.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

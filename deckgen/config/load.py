@@ -9,7 +9,8 @@ from typing import Any
 
 from deckgen.config.model import Config, replace_source, validate
 from deckgen.config.schema import flatten
-from deckgen.errors import ConfigError
+from deckgen.errors import ConfigError, one_line
+from deckgen.readfile import DECK_FILE_LIMIT, NotReadable, read_capped
 from deckgen.resources import default_deck
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -21,7 +22,15 @@ def parse_override(text: str) -> tuple[str, Any]:
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except RecursionError:
+        raise ConfigError(f"--set {one_line(key)}: the value is nested too deeply to read — give a flat value "
+                          "such as [3, 8, 1]") from None
+    except ValueError as exc:
+        if not isinstance(exc, tomllib.TOMLDecodeError) and "digits" in str(exc):
+            raise ConfigError(f"--set {one_line(key)}: a number with thousands of digits — give a number of "
+                              "reasonable size") from None
+        if not isinstance(exc, tomllib.TOMLDecodeError):
+            raise
         if re.fullmatch(r"[\w.\-/ ]*", raw) and not re.fullmatch(r"[\d.eE+\-]+", raw):
             value = raw  # a bare word such as black or data/iris.csv
         else:
@@ -50,7 +59,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     try:
         if path.is_dir():
             raise IsADirectoryError(path)
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_capped(path, DECK_FILE_LIMIT).decode("utf-8-sig")
+    except NotReadable as exc:
+        raise ConfigError(*override_errors, f"{label}: {exc.what} — give a deck file (.toml) that is a "
+                          "regular file of at most 1 MB") from None
     except FileNotFoundError:
         raise ConfigError(*override_errors, f"{label}: file not found — check the path, or run `deckgen new NAME` "
                           "to write one") from None
@@ -65,7 +77,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
                           "give a readable UTF-8 TOML file") from None
     try:
         table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except RecursionError:
+        raise ConfigError(*override_errors, f"{label}: values are nested too deeply to read — flatten the "
+                          "nested lists or tables") from None
+    except ValueError as exc:
+        if not isinstance(exc, tomllib.TOMLDecodeError):
+            if "digits" not in str(exc):
+                raise
+            raise ConfigError(*override_errors, f"{label}: a number with thousands of digits — give a number "
+                              "of reasonable size") from None
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         lines = text.split("\n")
         where = (f"{label}:{m.group(1)}:{m.group(2)}" if m
@@ -74,6 +94,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         raise ConfigError(*override_errors, f"{where}: TOML syntax error: {what} — fix the syntax there") from None
     given, values = values, flatten(table)
     origins = {key: label for key in values}
+    # --set training={learning_rate=0.5} means the same as --set training.learning_rate=0.5
+    pairs = [flat for key, value in pairs for flat in flatten({key: value}).items()]
     for key, value in [*pairs, *(given or {}).items()]:   # ``values``: keys set by options, already parsed
         # a data source given with --set replaces the file's
         replace_source(values, {key: value}, removable={k for k, o in origins.items() if o == label})

@@ -4,8 +4,27 @@ from __future__ import annotations
 
 import re
 
-_HEADER = re.compile(r"\[\[?\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""([A-Za-z0-9_.\-"' ]+?)\s*=""")
+_KEY_CHARS = re.compile(r"""[A-Za-z0-9_.\-"' ]+""")  # matched on a slice cut at a bracket or "=": linear
+
+
+def _header_key(line: str) -> str | None:
+    """The dotted name of a ``[table]`` or ``[[array]]`` header line (stripped), else None."""
+    if not line.startswith("["):
+        return None
+    inner = line[2:] if line.startswith("[[") else line[1:]
+    name, bracket, rest = inner.partition("]")
+    rest = rest[1:] if rest.startswith("]") else rest
+    rest = rest.lstrip()
+    if not bracket or rest and not rest.startswith("#") or not _KEY_CHARS.fullmatch(name.strip()):
+        return None
+    return name.strip()
+
+
+def _assigned_key(line: str) -> str | None:
+    """The dotted name of a ``key = value`` line (stripped), else None."""
+    name, equals, _ = line.partition("=")
+    name = name.rstrip()
+    return name if equals and _KEY_CHARS.fullmatch(name) else None
 
 
 def _unquote(dotted: str) -> str:
@@ -17,15 +36,15 @@ def line_of(text: str, dotted: str) -> int | None:
     current, fallback = "", None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        header = _HEADER.match(stripped)
-        if header:
-            current = _unquote(header.group(1))
+        header = _header_key(stripped)
+        if header is not None:
+            current = _unquote(header)
             full = current
         else:
-            m = _KEY.match(stripped)
-            if not m:
+            key = _assigned_key(stripped)
+            if key is None:
                 continue
-            name = _unquote(m.group(1))
+            name = _unquote(key)
             full = f"{current}.{name}" if current else name
         if full == dotted:
             return number

@@ -190,6 +190,33 @@ def _unknown(key: str, value: Any, where: str) -> str:
             f"sections are {', '.join(f'[{s}]' for s in SECTIONS)}; see `deckgen keys`")
 
 
+#: Slides of a deck besides its checkpoints and explained iterations, and per explained iteration
+#: (``SLIDES_PER_LAYER`` for each layer of weights, plus one): an estimate made before training.
+BASE_SLIDES, SLIDES_PER_LAYER = 14, 7
+
+
+def _slide_count_check(parsed: dict[str, Any], where: Callable[[str], str], n_layers: int,
+                       iterations: int) -> list[str]:
+    """Refuse a deck that would have more than ``deck.max_slides`` slides, before any training."""
+    limit = parsed.get("deck.max_slides", DeckSettings.max_slides)
+    spec = parsed.get("deck.checkpoints", DeckSettings.checkpoints)
+    checkpoints = -(-iterations // spec) + 1 if isinstance(spec, int) else len(set(spec))
+    explained = len(set(parsed.get("deck.explain", DeckSettings.explain))) * (SLIDES_PER_LAYER * n_layers + 1)
+    total = BASE_SLIDES + checkpoints + explained
+    if total <= limit:
+        return []
+    room = limit - BASE_SLIDES - explained
+    if checkpoints >= explained and room >= 2:
+        key = "deck.checkpoints"
+        fix = (f"use a checkpoint every {-(-iterations // (room - 1)):,} iterations or more" if isinstance(spec, int)
+               else f"list at most {room} checkpoints")
+    else:
+        key, fix = "deck.explain", "explain fewer iterations step by step"
+    return [f"{located(where(key), key)}: the deck would have about {total:,} slides ({checkpoints:,} checkpoints, "
+            f"{explained:,} for explained iterations), more than deck.max_slides ({limit:,}) — {fix}, "
+            "or raise deck.max_slides"]
+
+
 def _cross_checks(parsed: dict[str, Any], where: Callable[[str], str]) -> list[str]:
     """Checks that need several keys at once."""
     errors: list[str] = []
@@ -200,6 +227,8 @@ def _cross_checks(parsed: dict[str, Any], where: Callable[[str], str]) -> list[s
         if late:
             errors.append(f"{located(where(key), key)}: iteration {late[0]} is past the end (training runs iterations "
                           f"0 to {iterations - 1}) — pick one up to {end} or raise training.iterations")
+    if not errors:
+        errors += _slide_count_check(parsed, where, len(layers) - 1, iterations)
     has_csv = "data.csv" in parsed
     if ("data.inputs" in parsed) != ("data.targets" in parsed):
         key = "data.inputs" if "data.inputs" in parsed else "data.targets"

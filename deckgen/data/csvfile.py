@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deckgen.data.csvread import (MAX_LISTED, MAX_CATEGORIES, _NUMBER, _DECIMAL_COMMA, _NONFINITE, _MISSING, Where, Table, scan)
+from deckgen.data.csvread import (MAX_LISTED, MAX_CATEGORIES, _NUMBER, _DECIMAL_COMMA, _NONFINITE, _MISSING, Where, Table, scan, clip)
 from deckgen.data.dataset import Dataset, shown_rows, with_bias_column
 from deckgen.errors import ConfigError, count, located
 
@@ -43,9 +43,9 @@ def _number(cell: str, decimal_comma: bool) -> float | None:
 
 def _missing_column(name: str, header: list[str], key: str, where: Where, label: str) -> str:
     close = [h for h in header if h.lower() == name.lower()] or difflib.get_close_matches(name, header, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    shown = ", ".join(repr(h) for h in header[:12]) + (", …" if len(header) > 12 else "")
-    return f"{located(where(key), key)}: no column {name!r} in {label}{hint} — the columns are {shown}"
+    hint = f" (did you mean {clip(close[0])}?)" if close else ""
+    shown = ", ".join(clip(h) for h in header[:12]) + (", …" if len(header) > 12 else "")
+    return f"{located(where(key), key)}: no column {clip(name)} in {label}{hint} — the columns are {shown}"
 
 
 def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | None,
@@ -64,7 +64,7 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
             if name not in index:
                 errors.append(_missing_column(name, header, key, where, label))
         for name in {n for n in names if names.count(n) > 1}:
-            errors.append(f"{located(where(key), key)}: {name!r} is listed twice — list each column once")
+            errors.append(f"{located(where(key), key)}: {clip(name)} is listed twice — list each column once")
     targets = [index[n] for n in dict.fromkeys(target) if n in index]
     if features is None:
         feature_cols = [i for i in range(len(header)) if i not in targets]
@@ -72,7 +72,7 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
         feature_cols = [index[n] for n in dict.fromkeys(features) if n in index]
         for name in features:
             if name in target:
-                errors.append(f"{located(where('data.features'), 'data.features')}: {name!r} is also the target — "
+                errors.append(f"{located(where('data.features'), 'data.features')}: {clip(name)} is also the target — "
                               "a column is either predicted or used as an input, not both")
                 break
         feature_cols = [i for i in feature_cols if i not in targets]
@@ -82,7 +82,7 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
     forced = {index[n] for n in categorical if n in index}
     for name in categorical:
         if name in index and index[name] not in targets and index[name] not in feature_cols:
-            errors.append(f"{located(where('data.categorical'), 'data.categorical')}: {name!r} is neither a target nor an input "
+            errors.append(f"{located(where('data.categorical'), 'data.categorical')}: {clip(name)} is neither a target nor an input "
                           "— remove it, or add it to data.features")
     if errors:
         raise ConfigError(*errors)
@@ -109,7 +109,7 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
             cats.add(col)
             for r, cell in enumerate(cells):
                 if not cell:
-                    report(r, col, f"empty cell in column {name!r} — fill it in or remove the row")
+                    report(r, col, f"empty cell in column {clip(name)} — fill it in or remove the row")
             continue
         column = np.empty(len(cells))
         for r, (cell, value) in enumerate(zip(cells, numbers)):
@@ -118,13 +118,13 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
                 continue
             column[r] = np.nan
             if not cell:
-                report(r, col, f"empty cell in numeric column {name!r} — fill it in or remove the row")
+                report(r, col, f"empty cell in numeric column {clip(name)} — fill it in or remove the row")
             elif value is not None or _NONFINITE.fullmatch(cell):
-                report(r, col, f"{cell!r} in column {name!r} is not a finite number — give a real value or remove the row")
+                report(r, col, f"{clip(cell)} in column {clip(name)} is not a finite number — give a real value or remove the row")
             elif cell.lower() in _MISSING:
-                report(r, col, f"missing value {cell!r} in numeric column {name!r} — fill it in or remove the row")
+                report(r, col, f"missing value {clip(cell)} in numeric column {clip(name)} — fill it in or remove the row")
             else:
-                report(r, col, f"{cell!r} in column {name!r} is not a number — fix the value, or list {name!r} "
+                report(r, col, f"{clip(cell)} in column {clip(name)} is not a number — fix the value, or list {clip(name)} "
                                "in data.categorical to treat the column as categories")
         values[col] = column
     if hidden:
@@ -133,15 +133,15 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
         distinct = len(set(row[col] for row in table.rows))
         if distinct > MAX_CATEGORIES:
             key = "data.target" if col in targets else "data.features"
-            problems.append(f"{label}:{table.header_line}: column {header[col]!r} holds text with {distinct} different "
+            problems.append(f"{label}:{table.header_line}: column {clip(header[col])} holds text with {distinct} different "
                             f"values; one-hot encoding would need {distinct} {'outputs' if col in targets else 'inputs'} "
                             f"— leave it out with {key}, or use a column with fewer categories")
     for col in targets:
         kinds = set(row[col] for row in table.rows) if col in cats else set(values[col][np.isfinite(values[col])])
         if len(kinds) == 1 and len(table.rows) >= 1 and not problems and whole:
             only = next(iter(kinds))
-            what = f"only one class, {only!r}" if col in cats else f"the same value, {only:g}, in every row"
-            problems.append(f"{located(where('data.target'), 'data.target')}: column {header[col]!r} of {label} holds {what} — "
+            what = f"only one class, {clip(only)}" if col in cats else f"the same value, {only:g}, in every row"
+            problems.append(f"{located(where('data.target'), 'data.target')}: column {clip(header[col])} of {label} holds {what} — "
                             "a network can only learn to tell apart at least two; use data with more than one")
     if problems:
         raise ConfigError(*problems)

@@ -1,6 +1,6 @@
 """CSV files as tables of text cells: read, detect the delimiter, split records, report structure problems.
 
-The file needs a header line. The delimiter (``,`` ``;`` or tab) is detected,
+The file needs a header line. The delimiter (``,`` ``;`` tab or ``|``) is detected,
 quoted fields may hold delimiters, quotes (``""``) and line breaks, and UTF-8
 with or without a byte-order mark is read. A column is categorical when none of
 its values is a number, or when ``data.categorical`` names it; categorical
@@ -18,19 +18,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-
+from deckgen.data.layers import _mb, machine_memory
 from deckgen.errors import ConfigError, count, located
+from deckgen.readfile import CSV_LIMIT, NotReadable, read_capped
 
-DELIMITERS = (",", ";", "\t")
+DELIMITERS = (",", ";", "\t", "|")
 MAX_LISTED = 20          # cell problems listed one by one; the rest are counted
 MAX_CATEGORIES = 100     # more distinct values than this in a text column is almost surely not a category
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Every pattern here runs on cells of any length, so each is written to match in linear time: no
+# quantified part may be split between two quantifiers (``\d+\.?\d*`` tries every split of a digit run).
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 _NONFINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _MISSING = {"na", "n/a", "null", "none", "?", "-", "--", "missing"}
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+SHOWN = 40               # characters of a cell or name quoted in a message
 
 Where = Callable[[str], str]
+
+
+def clip(text: str, limit: int = SHOWN) -> str:
+    """``text`` quoted for a message: at most ``limit`` characters (then an ellipsis), control characters escaped."""
+    if len(text) > limit:
+        return repr(text[:limit]) + f"… ({len(text):,} characters)"
+    return repr(text)
 
 
 class _Syntax(Exception):
@@ -52,15 +63,20 @@ def display_path(path: Path) -> str:
 def _read_text(path: Path, label: str, origin: str = "") -> str:
     """The text of a CSV file. ``origin`` is where ``data.csv`` was set (``deck.toml:3``, ``--set data.csv``):
     a file that cannot be opened is reported there, with the full path looked for."""
-    if origin.startswith("--set"):
+    if origin == "--data":      # deckgen new --data FILE
+        hint, where = "check the path given with --data", f"--data {label}"
+    elif origin.startswith("--set"):
         hint = "check the path (given with --set, a relative path is relative to the current folder)"
     else:
         hint = "check data.csv (a relative path in the deck file is relative to the deck file)"
-    where = f"{located(origin, 'data.csv')}: {path.absolute()}" if origin else label
+    if origin != "--data":
+        where = f"{located(origin, 'data.csv')}: {path.absolute()}" if origin else label
     try:
         if path.is_dir():
             raise ConfigError(f"{where}: is a folder, not a CSV file — {hint}")
-        data = path.read_bytes()
+        data = read_capped(path, CSV_LIMIT)
+    except NotReadable as exc:
+        raise ConfigError(f"{where}: {exc.what} — {exc.hint}") from None
     except FileNotFoundError:
         raise ConfigError(f"{where}: file not found — {hint}") from None
     except PermissionError:
@@ -217,6 +233,21 @@ def _line_offset(text: str, line: int) -> int:
     return pos
 
 
+#: Bytes a cell costs once read: a small str object and its place in a row's list.
+CELL_BYTES = 64
+
+
+def _reading_cost(text: str, delim: str, label: str) -> str | None:
+    """A message when holding the file's cells would take more than half of this machine's memory."""
+    memory = machine_memory()
+    cells = text.count(delim) + text.count("\n") + 1
+    need = cells * CELL_BYTES + 2 * len(text)
+    if memory is None or need <= memory / 2:
+        return None
+    return (f"{label}: about {cells:,} cells would take about {_mb(need)} to read, more than half of this "
+            f"machine's memory ({_mb(memory)}) — use fewer rows or columns")
+
+
 def scan(path: Path, label: str | None = None, origin: str = "") -> tuple[Table | None, list[str]]:
     """Read and split a CSV file: the table of its well-formed rows, and every structural problem found.
 
@@ -231,6 +262,9 @@ def scan(path: Path, label: str | None = None, origin: str = "") -> tuple[Table 
     except ConfigError as exc:
         return None, list(exc.messages)
     delim = _detect_delimiter(text)
+    too_big = _reading_cost(text, delim, label)
+    if too_big:
+        return None, [too_big]
     records = _records(text, delim)
     errors: list[str] = []
     try:
@@ -242,17 +276,17 @@ def scan(path: Path, label: str | None = None, origin: str = "") -> tuple[Table 
             errors.append(f"{label}:{header_line}: column {i + 1} has no name — give every column a name "
                           "in the header line")
         elif any(ord(ch) < 32 for ch in name):
-            errors.append(f"{label}:{header_line}: column {i + 1} ({' '.join(name.split())!r}) has a line break "
+            errors.append(f"{label}:{header_line}: column {i + 1} ({clip(' '.join(name.split()))}) has a line break "
                           "or control character in its name — keep column names on one line")
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if name and name in seen:
-            errors.append(f"{label}:{header_line}: column name {name!r} appears twice (columns {seen[name] + 1} "
+            errors.append(f"{label}:{header_line}: column name {clip(name)} appears twice (columns {seen[name] + 1} "
                           f"and {i + 1}) — give every column its own name")
         seen.setdefault(name, i)
     if len(header) < 2:
-        errors.append(f"{label}:{header_line}: found only one column ({header[0]!r}), looking for commas, "
-                      "semicolons and tabs — separate the columns with one of them; deckgen needs at least "
+        errors.append(f"{label}:{header_line}: found only one column ({clip(header[0])}), looking for commas, "
+                      "semicolons, tabs and pipes — separate the columns with one of them; deckgen needs at least "
                       "one input column and one target column")
     rows: list[list[str]] = []
     lines: list[int] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 from deckgen.config import Config, biases_problem, weights_problem
 from deckgen.core.kept import kept_count
@@ -21,6 +22,14 @@ def recording_bytes(layers: tuple[int, ...], n_examples: int, bias: bool) -> int
 def minimum_kept(config: Config) -> int:
     """How many iterations training keeps at the least (see :func:`deckgen.core.kept.kept_count`)."""
     return kept_count(config.training.iterations, config.deck.explain, config.deck.checkpoints)
+
+
+def machine_memory() -> int | None:
+    """This machine's physical memory in bytes, when the system says."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _mb(n: float) -> str:
@@ -62,7 +71,14 @@ def resolve_layers(config: Config, dataset: Dataset) -> tuple[int, ...]:
         kept = minimum_kept(config)
         need = per_iteration * kept + 16 * (T + 1) + dataset.X.nbytes + dataset.y.nbytes
         budget = config.training.memory_budget_mb * 2**20
-        if need > budget:
+        memory = machine_memory()
+        if memory is not None and need > memory / 2:
+            errors.append(
+                f"{located(config.where('network.layers'), 'network.layers')}: recording this run needs about "
+                f"{_mb(need)} ({count(dataset.n_examples, 'row')}, {_mb(per_iteration)} per recorded iteration, "
+                f"{count(kept, 'iteration')} that must be kept), more than half of this machine's memory "
+                f"({_mb(memory)}) — use fewer rows, hidden units, checkpoints or iterations")
+        elif need > budget:
             errors.append(
                 f"{located(config.where('training.memory_budget_mb'), 'training.memory_budget_mb')}: recording this run needs "
                 f"about {_mb(need)} ({count(dataset.n_examples, 'row')}, {_mb(per_iteration)} per recorded iteration, "

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 
 from deckgen.config import Config
+from deckgen.errors import ConfigError, too_large
+from deckgen.output import scratch_folder, unlock
 from deckgen.render.assets import copy_assets
 from deckgen.render.env import make_environment, render_story
 from deckgen.render.memo import draw_remembered
@@ -46,10 +47,10 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session=Non
             saved.append(exc)
 
     saver = threading.Thread(target=save, name="deckgen-save-trace")
-    scratch = None
+    scratch = scratch_lock = None
     try:
         if worker is not None:
-            scratch = Path(tempfile.mkdtemp(prefix="deckgen-figures-"))
+            scratch, scratch_lock = scratch_folder()   # locked: a later build's clean-up leaves it alone
         delegated = worker is not None and worker.send(trace, story.figures, folder, scratch)  # before the imports
         saver.start()
 
@@ -71,8 +72,12 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session=Non
             from deckgen.render.figures import draw_figures   # matplotlib: only when drawn here
             for spec in story.figures:
                 token = json.dumps(spec, sort_keys=True, default=str)
-                draw_remembered(session, token, trace, lambda t, spec=spec: draw_figures(t, [spec], folder),
-                                 folder / spec["path"])
+                try:
+                    draw_remembered(session, token, trace, lambda t, spec=spec: draw_figures(t, [spec], folder),
+                                    folder / spec["path"])
+                except (ValueError, OverflowError, FloatingPointError) as exc:   # matplotlib on huge values
+                    raise ConfigError(too_large(config, f"the figure {spec['path']} cannot be drawn: its "
+                                                        f"numbers are too large to plot ({exc})")) from exc
         written += [folder / spec["path"] for spec in story.figures]
     finally:
         if saver.is_alive():
@@ -81,6 +86,7 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session=Non
             worker.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+            unlock(scratch_lock)
     if saved:
         raise saved[0]
     written += [folder / "index.html", folder / "trace.npz", folder / "trace.json"]

@@ -80,6 +80,16 @@ def render_story(env: Environment, story, *, reveal_version: str, theme_css: str
         message = " ".join(str(exc).split())
         raise ConfigError(f"{_template_line(exc.__traceback__)}: template error: {message} — fix the template "
                            "(each slide's values are set in deckgen/story/)") from None
+    except RecursionError as exc:   # {% include %} of itself, or macros calling each other without end
+        raise ConfigError(f"{_template_line(exc.__traceback__)}: template error: templates include or call "
+                          "each other without end — remove the include or call that loops") from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        where = _template_line(exc.__traceback__)
+        if where == "templates":
+            raise       # not raised in a template: a bug in deckgen, keep its traceback
+        message = " ".join(f"{exc.__class__.__name__}: {exc}".split())
+        raise ConfigError(f"{where}: template error: {message} — fix the expression on that line "
+                          "(each slide's values are set in deckgen/story/)") from None
 
 
 def _template_line(tb) -> str:

@@ -81,11 +81,17 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
         save_svg(fig, path)
 
 
+#: Most weighted sums marked on an activation figure; each mark is an SVG element.
+MAX_MARKS = 500
+
+
 def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
     """The activation function with this iteration's weighted sums marked on it."""
     f = ACTIVATIONS[spec["activation"]].curve
     z = np.asarray(trace.get(spec["name"], spec["t"]), dtype=float).ravel()
     z = z[np.isfinite(z)]
+    if z.size > MAX_MARKS:   # a wide layer: evenly spaced order statistics (min and max among them) stand for all
+        z = np.sort(z)[np.linspace(0, z.size - 1, MAX_MARKS).round().astype(int)]
     reach = max(6.0, float(np.abs(z).max()) * 1.15 if z.size else 6.0)
     xs = np.linspace(-reach, reach, 400)
     rc, colours = figure_style(theme)

@@ -43,35 +43,14 @@ import numpy as np
 from deckgen import __version__
 from deckgen.core.kept import wanted
 from deckgen.core.trace import FILES, load_trace
+from deckgen.run.cachedir import default_dir, default_limit
 
 FORMAT = 1
-DEFAULT_LIMIT_MB = 1024
 ENTRY = "entry.json"
 #: An entry's folder is ``KEY[:2]/KEY`` with KEY a SHA-256 hex digest; nothing else in the folder is ours.
 _KEY = re.compile(r"[0-9a-f]{64}")
 #: Leftovers of an interrupted write: ``.put-*`` staging folders and ``.old-*`` replaced entries.
 _SCRATCH = re.compile(r"\.(put|old)-[^/]+")
-
-
-def default_dir() -> Path:
-    """Where the cache lives: ``DECKGEN_CACHE_DIR``, else the user's cache folder for deckgen, plus ``traces``."""
-    explicit = os.environ.get("DECKGEN_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    from platformdirs import user_cache_path
-
-    # appauthor=False: %LOCALAPPDATA%\deckgen\Cache on Windows, not deckgen\deckgen\Cache
-    return user_cache_path("deckgen", appauthor=False) / "traces"
-
-
-def default_limit() -> int:
-    """The size limit in bytes (``DECKGEN_CACHE_SIZE_MB``, default 1024 MB)."""
-    raw = os.environ.get("DECKGEN_CACHE_SIZE_MB", "")
-    try:
-        mb = float(raw) if raw.strip() else DEFAULT_LIMIT_MB
-    except ValueError:
-        mb = DEFAULT_LIMIT_MB
-    return max(int(mb * 2**20), 0)
 
 
 @lru_cache(maxsize=1)
