@@ -279,7 +279,7 @@ def test_an_unusable_cache_folder_warns_and_builds_without_it(tmp_path, capsys, 
 
 
 def test_an_unwritable_cache_folder_warns_and_builds_without_it(tmp_path, capsys, monkeypatch):
-    import deckgen.cache
+    import deckgen.run.cachedir
 
     folder = tmp_path / "cache"
     folder.mkdir()
@@ -304,9 +304,9 @@ def test_control_characters_in_what_was_typed_stay_on_one_line(tmp_path, capsys)
 
 
 def test_a_run_larger_than_the_machine_is_refused_without_suggesting_a_budget(tmp_path, capsys, monkeypatch):
-    import deckgen.data
+    import deckgen.data.layers
 
-    monkeypatch.setattr(deckgen.data, "machine_memory", lambda: 4 * 2**20)
+    monkeypatch.setattr(deckgen.data.layers, "machine_memory", lambda: 4 * 2**20)
     line = one_error(capsys, "build", "-o", str(tmp_path / "out"), "--set", "network.layers=[3,20000,1]",
                      "--set", "training.memory_budget_mb=1510924", *TINY)
     assert "more than half of this machine's memory (4 MB) — use fewer rows, hidden units" in line
@@ -317,9 +317,9 @@ def test_a_run_larger_than_the_machine_is_refused_without_suggesting_a_budget(tm
 def test_the_budget_advice_stays_within_the_machine(tmp_path, capsys, monkeypatch):
     import re
 
-    import deckgen.data
+    import deckgen.data.layers
 
-    monkeypatch.setattr(deckgen.data, "machine_memory", lambda: 2**40)
+    monkeypatch.setattr(deckgen.data.layers, "machine_memory", lambda: 2**40)
     line = one_error(capsys, "build", "-o", str(tmp_path / "out"), "--set", "network.layers=[3,20000,1]",
                      "--set", "training.memory_budget_mb=1", *TINY)
     suggested = int(re.search(r"raise training.memory_budget_mb to (\d+)", line).group(1))

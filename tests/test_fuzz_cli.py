@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deckgen.cli import cli
+from deckgen.commands.cli import cli
 from deckgen.config import FIELDS
 
 FUZZ = settings(derandomize=True, max_examples=25, deadline=None, database=None,

@@ -386,7 +386,7 @@ def test_the_cli_says_in_one_line_what_it_cleaned_up(deck, tmp_path_factory, mon
 
     from click.testing import CliRunner
 
-    from deckgen.cli import cli
+    from deckgen.commands.cli import cli
 
     add_user_files(deck)
     mine = user_part(snapshot(deck))

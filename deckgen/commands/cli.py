@@ -69,8 +69,8 @@ def summary(result) -> list[str]:
 
 
 def warn_diagnosis(diag: dict) -> None:
-    if diag.get("kind") in ("diverged", "stuck"):
-        hint = ("try a smaller training.learning_rate" if diag["kind"] == "diverged"
+    if diag.get("kind") in ("diverged", "overshot", "stuck"):
+        hint = ("try a smaller training.learning_rate" if diag["kind"] in ("diverged", "overshot")
                 else "the deck explains the usual causes")
         click.echo(f"deckgen: warning: {diag.get('message', 'training ' + diag['kind'])} — {hint}", err=True)
 
@@ -105,7 +105,7 @@ def cli() -> None:
 @templates_option
 @compare_option
 @click.option("--force", is_flag=True, help="Build into an existing folder that deckgen did not make (its files are kept).")
-@click.option("--strict", is_flag=True, help="Exit non-zero when training diverges or gets stuck.")
+@click.option("--strict", is_flag=True, help="Exit non-zero when training diverges, overshoots or gets stuck.")
 @no_cache_option
 @click.option("-j", "--jobs", type=click.IntRange(1), help="Processes for training variants (default: one per core).")
 @quiet_option

@@ -30,6 +30,8 @@ class Activation:
     op: str              # the operator written between matrices: σ
     slope: str           # f'(z) written with a, as the delta slide shows it
     slope_of: str        # the same with {a} for the argument, for the trace's formulas
+    slope_op: str        # the operator before the a matrix on the delta slide: "⊙ a(1−a) of"
+    verb: str            # what the activation slide does to the sums: "squash with sigmoid"
 
 
 # sigmoid as Trask writes it, 1/(1+exp(-z)) and e*(a*(1-a)), gives his numbers bit for bit.
@@ -69,15 +71,18 @@ ACTIVATIONS: dict[str, Activation] = {
     "sigmoid": Activation(
         "sigmoid", _sigmoid, _sigmoid_delta, lambda z: 1.0 / (1.0 + np.exp(-z)),
         symbol=r"\sigma", applied=r"\sigma({z})", definition=r"\sigma(z) = \frac{1}{1 + e^{-z}}", op="\u03c3",
-        slope=r"a \odot (1 - a)", slope_of=r"{a} \odot (1 - {a})"),
+        slope=r"a \odot (1 - a)", slope_of=r"{a} \odot (1 - {a})", slope_op="\u2299 a(1\u2212a) of",
+        verb="squash with sigmoid"),
     "tanh": Activation(
         "tanh", _tanh, _tanh_delta, np.tanh,
         symbol=r"\tanh", applied=r"\tanh({z})", definition=r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
-        op="tanh", slope=r"(1 - a^{2})", slope_of=r"(1 - {a}^{{2}})"),
+        op="tanh", slope=r"(1 - a^{2})", slope_of=r"(1 - {a}^{{2}})", slope_op="\u2299 (1\u2212a\u00b2) of",
+        verb="squash with tanh"),
     "relu": Activation(
         "relu", _relu, _relu_delta, lambda z: np.maximum(0.0, z),
         symbol=r"\mathrm{relu}", applied=r"\max(0, {z})", definition=r"\mathrm{relu}(z) = \max(0, z)",
-        op="relu", slope=r"[a > 0]", slope_of=r"[{a} > 0]"),
+        op="relu", slope=r"[a > 0]", slope_of=r"[{a} > 0]", slope_op="\u2299 [a>0] of",
+        verb="apply relu"),
 }
 
 #: The activation of the output layer (hidden layers use ``network.activation``).

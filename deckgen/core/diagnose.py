@@ -8,10 +8,12 @@ import numpy as np
 
 
 def diagnose(trace) -> dict[str, Any]:
-    """How training went: converged, stuck on a plateau, or diverged (with where, and a one-line message).
+    """How training went: converged, stuck on a plateau, overshot, or diverged (with where, and a one-line message).
 
-    Diverged means a value became infinite or NaN (training stopped there), or the error ended no
-    better than it started after jumping up on the way (steps so large the units saturate).
+    Diverged means the numbers grew without bound: a value became infinite or NaN and
+    training stopped there. Overshot means the error jumped up on the way and then
+    ended no better than it started, though nothing grew without bound (steps so
+    large that the units saturate and stop learning).
     """
     mae = np.asarray(trace.series("mae"), dtype=float)
     if trace.stopped_at is not None:
@@ -23,10 +25,10 @@ def diagnose(trace) -> dict[str, Any]:
     if len(mae) >= 20 and final >= 0.98 * mae[0] and mae[: max(len(mae) // 10, 2)].max() > mae[0] * 1.01:
         away = np.nonzero(np.abs(mae - final) > 0.01 * max(final, 1e-12))[0]
         start_t = int(away[-1] + 1) if len(away) else 0
-        return {"kind": "diverged", "reason": "overshoot", "iteration": start_t, "last_finite": len(mae) - 1,
+        return {"kind": "overshot", "reason": "overshoot", "iteration": start_t, "last_finite": len(mae) - 1,
                 "final": final,
-                "message": f"training diverged: from iteration {start_t:,} the error is stuck at {final:.3f}, "
-                           "no better than at the start (the steps overshoot)"}
+                "message": f"training overshot: from iteration {start_t:,} the error is stuck at {final:.3f}, "
+                           "no better than at the start"}
     if final > 0.1 and len(mae) >= 20:
         tail = mae[int(len(mae) * 0.8):]
         change = float(abs(tail[0] - tail[-1]) / max(tail[0], 1e-12))

@@ -112,7 +112,8 @@ def describe(layers: Sequence[int], activation: str, bias: bool) -> dict[str, tu
         )
         out[f"db{k}"] = ("scaled_colsum", (f"d{k}",), rf"\Delta b_{{{k}}} = \eta \sum_{{n}} \delta_{{{k}}}")
     out["loss"] = ("half_sum_sq", (f"e{L}",), rf"\mathcal{{L}} = \frac{{1}}{{2}} \sum e_{{{L}}}^{{2}}")
-    out["mae"] = ("mean_abs", (f"e{L}",), rf"\mathrm{{MAE}} = \frac{{1}}{{N}} \sum \left| e_{{{L}}} \right|")
+    cells = "N" if layers[-1] == 1 else rf"N \cdot {layers[-1]}"      # the mean is over every cell of e{L}
+    out["mae"] = ("mean_abs", (f"e{L}",), rf"\mathrm{{MAE}} = \frac{{1}}{{{cells}}} \sum \left| e_{{{L}}} \right|")
     return {name: out[name] for name in pipeline(layers, bias)}
 
 

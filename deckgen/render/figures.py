@@ -71,6 +71,11 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
             ax.axvspan(diag["iteration"], len(mae) - 1, color=colours["delta"], alpha=0.12, label="plateau")
         elif diag.get("kind") == "diverged":
             ax.axvline(diag["iteration"], color=colours["error"], linestyle="--", label="training diverged")
+        elif diag.get("kind") == "overshot":
+            ax.axvline(diag["iteration"], color=colours["error"], linestyle="--", label="stuck from here")
+        early = diag.get("iteration", len(mae))
+        if diag.get("kind") in ("overshot", "diverged", "stuck") and 0 < early < len(mae) / 10:
+            _zoom(ax, t, mae, finite, min(len(mae) - 1, max(2 * early, 10)), colours)
         plain_log_axis(ax)
         iteration_axis(ax)
         ax.set_ylabel("mean absolute error")
@@ -79,6 +84,17 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(frameon=False)
         save_svg(fig, path)
+
+
+def _zoom(ax, t: np.ndarray, mae: np.ndarray, finite: np.ndarray, end: int, colours: dict) -> None:
+    """An inset of iterations 0..end, where a run's trouble happens early: a few pixels of the full curve."""
+    inset = ax.inset_axes([0.42, 0.38, 0.55, 0.5])
+    keep = finite & (t <= end)
+    inset.plot(t[keep], mae[keep], color=colours["error"], linewidth=1.8)
+    inset.set_xlim(0, end)
+    inset.set_title(f"iterations 0 to {end:,}", fontsize=11)
+    inset.tick_params(labelsize=10)
+    inset.grid(True, alpha=0.3)
 
 
 #: Most weighted sums marked on an activation figure; each mark is an SVG element.

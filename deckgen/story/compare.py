@@ -41,7 +41,7 @@ class Row:
     variant: int                                  # 0 = this talk, else the variant's number
     mae: Item
     predictions: tuple[tuple[Item, ...], ...]     # per shown example: its outputs (or a class name)
-    outcome: str                                  # converged, stuck, diverged at ...
+    outcome: str                                  # converged, stuck, overshot, diverged at ...
     colour: str = ""
 
     @property
@@ -53,6 +53,8 @@ def _outcome(run) -> str:
     kind = run.diagnosis.get("kind")
     if kind == "diverged":
         return f"diverged at iteration {run.diagnosis['iteration']:,}"
+    if kind == "overshot":
+        return "overshot, then stuck"
     if kind == "stuck":
         return "stuck on a plateau"
     return "converged"

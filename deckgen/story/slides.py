@@ -36,6 +36,11 @@ class Slide:
         return tuple(Part(op, m) for op, m in zip(ops, self.matrices, strict=True))
 
     @property
+    def first_worked(self) -> Worked | None:
+        """The first worked cell, which the speaker notes quote."""
+        return self.worked[0] if self.worked else None
+
+    @property
     def worked_shown(self) -> int:
         """How many result cells are worked out on the slide."""
         return len(self.worked)
@@ -69,3 +74,4 @@ class Story:
     theme: str
     summary: dict[str, Any] = field(default_factory=dict)
     figures: tuple[dict[str, Any], ...] = ()        # figures the slides refer to, for the render stage
+    facts: Any = None                               # facts of the run that choose the words (story.facts.Facts)

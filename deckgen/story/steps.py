@@ -125,7 +125,7 @@ class Steps:
         return Slide("slides/squash.html", f"t{t}-{a}", formula=tr.formula(a),
                      matrices=(self.lay.matrix(tr, z, t), self.lay.matrix(tr, a, t)),
                      worked=tuple(worked), worked_total=self.total(a, t), ops=(ACTIVATIONS[act].op,),
-                     ctx={"k": k, "activation": act, "output": k == self.L})
+                     ctx={"k": k, "verb": ACTIVATIONS[act].verb, "activation": act, "output": k == self.L})
 
     def curve(self, t: int, k: int) -> Slide:
         """The activation function's own slide: its curve with this iteration's ``z{k}`` marked."""
@@ -178,8 +178,8 @@ class Steps:
                                  tokens=(*tokens, self.equals(dn, value), *tok(dn))))
         return Slide("slides/delta.html", f"t{t}-{d}", formula=tr.formula(d),
                      matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, d, t)),
-                     worked=tuple(worked), worked_total=self.total(d, t), ops=(f"\u2299 {ACTIVATIONS[act].op}\u2032", "="),
-                     ctx={"k": k, "output": k == self.L})
+                     worked=tuple(worked), worked_total=self.total(d, t), ops=(ACTIVATIONS[act].slope_op, "="),
+                     ctx={"k": k, "output": k == self.L, "slope_note": f"notes/{act}-slope.html"})
 
     def backprop(self, t: int, k: int) -> Slide:
         """``e{k} = d{k+1} · W{k+1}ᵀ`` for a hidden layer."""

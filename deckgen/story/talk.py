@@ -17,6 +17,7 @@ from deckgen.core.kept import checkpoints_of, deck_kept
 from deckgen.core.train import INIT_RANGE
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
+from deckgen.story.facts import facts_of
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
@@ -29,7 +30,7 @@ def _trouble_template(diag: dict[str, Any]) -> str:
     """The slide that explains a failed run: stuck, blown up (overflow) or overshot."""
     if diag["kind"] == "stuck":
         return "slides/trouble-stuck.html"
-    return "slides/trouble-overflow.html" if diag.get("reason") == "overflow" else "slides/trouble-overshot.html"
+    return "slides/trouble-overflow.html" if diag["kind"] == "diverged" else "slides/trouble-overshot.html"
 
 
 def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
@@ -169,4 +170,5 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True) -> Story:
     figures = tuple({**spec, "theme": deck.theme} for spec in
                     ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures))
     return Story(title=config.title, slides=tuple(slides), theme=deck.theme,
-                 summary={"diagnosis": diag, "complete": trace.complete}, figures=figures)
+                 summary={"diagnosis": diag, "complete": trace.complete}, figures=figures,
+                 facts=facts_of(config, dataset, trace, diag, final_t))

@@ -274,6 +274,17 @@ class Worked:
         parts += [f"cell:{c}" for c in self.cells + (self.target,)]
         return " ".join(parts)
 
+    @property
+    def plain(self) -> str:
+        """The expansion as plain text, for the speaker notes."""
+        return "".join(t.text for t in self.tokens).strip()
+
+    @property
+    def where(self) -> str:
+        """``row 0, column 2`` of the result cell."""
+        row, _, col = self.target.partition(":")[2].partition(",")
+        return f"row {row}, column {col}"
+
 
 def tok(n: Num, wrap: bool = False) -> tuple[Token, ...]:
     """A trace number as tokens, in parentheses when negative and ``wrap`` is set."""

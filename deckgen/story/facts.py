@@ -1,0 +1,71 @@
+"""Facts of one run, computed from its config, data and trace, that decide which sentences a deck says.
+
+A sentence on a slide or in the notes is chosen by these facts (``story.facts``
+in every template), so a deck never says what its own run does not show:
+Trask's program is named only in a deck of his data and network, "the error
+fell" only when it did, "never exactly 0 or 1" only when no output is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from deckgen.core.activations import OUTPUT
+from deckgen.story.views import fmt
+
+#: Trask's two networks: his data set, layers, and the settings of his program.
+_TRASK = {"trask": (3, 4, 1), "trask-2layer": (3, 1)}
+
+
+@dataclass(frozen=True)
+class Facts:
+    trask: bool             # Trask's data and network, trained as his program does: his printouts apply
+    outcome: str            # converged | stuck | overshot | diverged
+    error_fell: bool        # the mean absolute error ends lower than it starts
+    first_mae: str
+    last_mae: str
+    interval: str           # "every 10,000 iterations" or "at 5 chosen iterations"
+    trask_interval: bool    # checkpoints every 10,000 iterations, as Trask prints
+    hidden: bool            # the network has a hidden layer
+    bias: bool              # every layer has a trained bias
+    constant: str           # the name of an input that is 1 in every example (a bias in disguise), or ""
+    activation: str         # of the hidden layers
+    squashes: bool          # the hidden activation squashes into a range (sigmoid, tanh), unlike relu
+    output: str             # the output activation
+    exact_outputs: bool     # some final output is exactly 0 or 1 in floating point
+    rounded_outputs: bool   # some final output prints as 0 or 1 at the deck's precision, without being it
+    examples: int
+    outputs: int
+
+
+def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
+    """The facts of the run ``trace`` of ``config`` on ``dataset``."""
+    L = len(trace.layers) - 1
+    mae = np.asarray(trace.series("mae"), dtype=float)
+    last = min(final_t, len(mae) - 1)
+    net, tr = config.network, config.training
+    trask = (config.data.dataset in _TRASK and tuple(trace.layers) == _TRASK[config.data.dataset]
+             and trace.activation == "sigmoid" and not trace.bias and net.weights is None and tr.seed == 1
+             and float(trace.learning_rate) == 1.0 and not config.data.bias_column and config.data.shuffle is None)
+    X = np.asarray(trace.get("X", 0))
+    constant = next((name for c, name in enumerate(dataset.feature_names)
+                     if c < X.shape[1] and np.all(X[:, c] == 1.0)), "")
+    every = config.deck.checkpoints
+    if isinstance(every, int):
+        interval = f"every {every:,} iterations"
+    else:
+        interval = f"at {len(every)} chosen iterations" if len(every) != 1 else "at one chosen iteration"
+    out = np.asarray(trace.get(f"a{L}", final_t), dtype=float) if trace.has(f"a{L}", final_t) else np.zeros((0, 0))
+    exact = bool(np.any((out == 0.0) | (out == 1.0)))
+    shown = {fmt(v, config.deck.precision) for v in out.ravel()}
+    rounded = not exact and bool(shown & {fmt(0.0, config.deck.precision), fmt(1.0, config.deck.precision)})
+    return Facts(
+        trask=trask, outcome=diagnosis["kind"], error_fell=bool(mae[last] < mae[0]),
+        first_mae=fmt(mae[0], config.deck.precision), last_mae=fmt(mae[last], config.deck.precision),
+        interval=interval, trask_interval=trask and every == 10000,
+        hidden=L > 1, bias=bool(trace.bias), constant=constant, activation=trace.activation,
+        squashes=trace.activation in ("sigmoid", "tanh"), output=OUTPUT, exact_outputs=exact,
+        rounded_outputs=rounded, examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
+    )
