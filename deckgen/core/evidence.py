@@ -1,0 +1,64 @@
+"""Why a run failed, read from its numbers: saturated units, shared hidden codes, deltas that are exactly zero.
+
+Each finding names the iteration, units and examples it rests on, so a slide can
+show the numbers as evidence; a cause without such a finding is never named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from deckgen.core.activations import layer_activations
+
+#: A unit whose slope stays below this for every example barely learns.
+FLAT = 0.01
+#: Two examples whose hidden activations differ by less than this look the same to the next layer.
+SAME = 0.02
+
+
+@dataclass(frozen=True)
+class Evidence:
+    t: int                                    # the iteration the findings are read at
+    shared: tuple[int, int] | None            # two examples with the same hidden code and different targets
+    saturated: tuple[tuple[int, int], ...]    # (layer, unit) of hidden units flat for every example
+    dead_output: tuple[int, ...]              # examples whose output delta is exactly 0 (a saturated output)
+    zero_inputs: tuple[int, ...]              # examples whose inputs are all 0, in a network with no bias
+    rises: int                                # iterations after which the loss rose
+    first_rise: int | None
+
+
+def _slope(activation: str, a: np.ndarray) -> np.ndarray:
+    if activation == "sigmoid":
+        return a * (1.0 - a)
+    if activation == "tanh":
+        return 1.0 - a * a
+    return (a > 0).astype(float)
+
+
+def evidence(trace, t: int) -> Evidence:
+    """What the numbers of iteration ``t`` (and the loss over the whole run) say about a failed run."""
+    L = len(trace.layers) - 1
+    acts = layer_activations(L, trace.activation)
+    y = np.asarray(trace.get("y", t))
+    shared = None
+    if L > 1:
+        code = np.asarray(trace.get(f"a{L - 1}", t))
+        for r1 in range(code.shape[0]):
+            for r2 in range(r1 + 1, code.shape[0]):
+                if np.max(np.abs(code[r1] - code[r2])) < SAME and not np.array_equal(y[r1], y[r2]):
+                    shared = (r1, r2)
+                    break
+            if shared:
+                break
+    saturated = tuple((k, j) for k in range(1, L) for j in range(trace.layers[k])
+                      if np.all(_slope(acts[k - 1], np.asarray(trace.get(f"a{k}", t))[:, j]) < FLAT))
+    d = np.asarray(trace.get(f"d{L}", t)) if trace.has(f"d{L}", t) else np.ones_like(y)
+    dead_output = tuple(int(r) for r in range(d.shape[0]) if np.all(d[r] == 0.0))
+    X = np.asarray(trace.get("X", t))
+    zero_inputs = () if trace.bias else tuple(int(r) for r in range(X.shape[0]) if np.all(X[r] == 0.0))
+    loss = np.asarray(trace.series("loss"), dtype=float)
+    up = np.nonzero(np.diff(loss) > 0)[0]
+    return Evidence(t=t, shared=shared, saturated=saturated, dead_output=dead_output, zero_inputs=zero_inputs,
+                    rises=int(len(up)), first_rise=int(up[0]) if len(up) else None)
