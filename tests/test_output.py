@@ -101,11 +101,11 @@ def test_force_never_overwrites_a_file_in_the_way(tmp_path, name):
 
 
 def test_a_user_file_where_the_new_deck_writes_is_refused_at_install(deck):
-    (deck / "figures" / "activation-t1-1.svg").write_text("user's own\n", encoding="utf-8")
+    (deck / "figures" / "tanh.svg").write_text("user's own\n", encoding="utf-8")
     before = snapshot(deck)
     with pytest.raises(OutputError) as info:
-        build(config("deck.explain=[0, 1]"), deck)
-    assert "activation-t1-1.svg: not written by deckgen" in str(info.value)
+        build(config("network.activation=tanh"), deck)
+    assert "tanh.svg: not written by deckgen" in str(info.value)
     assert snapshot(deck) == before
     assert leftovers(deck) == []
 
@@ -144,7 +144,7 @@ def test_rebuilding_keeps_user_files_as_they_are_and_drops_old_deck_files(deck):
     build(config("deck.explain=[]"), deck)
     after = snapshot(deck)
     assert user_part(after) == mine
-    assert not list((deck / "figures").glob("activation-*"))  # deckgen's, no longer part of the deck
+    assert not (deck / "figures" / "sigmoid.svg").exists()  # deckgen's, no longer part of the deck
     assert os.readlink(deck / "elsewhere") == str(deck.parent)
     assert leftovers(deck) == []
     written = json.loads((deck / MARKER).read_text(encoding="utf-8"))["files"]

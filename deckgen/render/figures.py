@@ -81,25 +81,36 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
         save_svg(fig, path)
 
 
-def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
-    """The activation function with this iteration's weighted sums marked on it."""
+def activation_figure(spec: dict, theme: str = "white") -> Figure:
+    """The activation function alone, on axes at the spec's fixed place and limits.
+
+    The slide marks an iteration's weighted sums over this figure itself (see
+    :mod:`deckgen.story.curves`), so nothing here may move the axes: no
+    constrained layout, no autoscaling, and a fixed figure size.
+    """
     f = ACTIVATIONS[spec["activation"]].curve
-    z = np.asarray(trace.get(spec["name"], spec["t"]), dtype=float).ravel()
-    z = z[np.isfinite(z)]
-    reach = max(6.0, float(np.abs(z).max()) * 1.15 if z.size else 6.0)
-    xs = np.linspace(-reach, reach, 400)
+    (x0, x1), (y0, y1) = spec["x"], spec["y"]
+    xs = np.linspace(x0, x1, 400)
     rc, colours = figure_style(theme)
     with matplotlib.rc_context(rc):
-        fig = Figure(figsize=(8, 4.2), layout="constrained")
-        ax = fig.add_subplot()
+        fig = Figure(figsize=tuple(spec["size"]))
+        ax = fig.add_axes(tuple(spec["axes"]))
         ax.axhline(0, color="#999", linewidth=0.8)
         ax.axvline(0, color="#999", linewidth=0.8)
         ax.plot(xs, f(xs), color=colours["activation"], linewidth=2.5)
-        ax.plot(z, f(z), "o", color=colours["sum"], markersize=8, markeredgecolor="white", zorder=3)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
         ax.set_xlabel("z (weighted sum)")
         ax.set_ylabel(f"{spec['activation']}(z)")
         ax.grid(True, alpha=0.3)
-        save_svg(fig, path)
+    return fig
+
+
+def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
+    """The activation function's curve, the same for every iteration (it reads nothing from the trace)."""
+    rc, _ = figure_style(theme)
+    with matplotlib.rc_context(rc):
+        save_svg(activation_figure(spec, theme), path)
 
 
 DRAW = {"mae": mae_curve, "activation": activation_curve}
