@@ -48,9 +48,14 @@ def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environme
     def mathblock(tex: str) -> Markup:
         return Markup(mathml(str(tex), "block"))
 
+    @lru_cache(maxsize=4096)
+    def markdown_html(text: str) -> str:
+        # every explained iteration repeats most of its notes word for word
+        return markdown.render(textwrap.dedent(text).strip("\n"))
+
     def md(text: str) -> Markup:
         """Markdown -> HTML. Values inserted into the text were escaped by autoescape already."""
-        return Markup(markdown.render(textwrap.dedent(str(text)).strip("\n")))
+        return Markup(markdown_html(str(text)))
 
     def mdinline(text: str) -> Markup:
         return Markup(markdown.renderInline(" ".join(str(text).split())))
