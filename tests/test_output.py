@@ -102,11 +102,11 @@ def test_force_never_overwrites_a_file_in_the_way(tmp_path, name):
 
 
 def test_a_user_file_where_the_new_deck_writes_is_refused_at_install(deck):
-    (deck / "figures" / "activation-t1-1.svg").write_text("user's own\n", encoding="utf-8")
+    (deck / "figures" / "tanh.svg").write_text("user's own\n", encoding="utf-8")
     before = snapshot(deck)
     with pytest.raises(OutputError) as info:
-        build(config("deck.explain=[0, 1]"), deck)
-    assert "activation-t1-1.svg: not written by deckgen" in str(info.value)
+        build(config("network.activation=tanh"), deck)
+    assert "tanh.svg: not written by deckgen" in str(info.value)
     assert snapshot(deck) == before
     assert leftovers(deck) == []
 
@@ -145,7 +145,7 @@ def test_rebuilding_keeps_user_files_as_they_are_and_drops_old_deck_files(deck):
     build(config("deck.explain=[]"), deck)
     after = snapshot(deck)
     assert user_part(after) == mine
-    assert not list((deck / "figures").glob("activation-*"))  # deckgen's, no longer part of the deck
+    assert not (deck / "figures" / "sigmoid.svg").exists()  # deckgen's, no longer part of the deck
     assert os.readlink(deck / "elsewhere") == str(deck.parent)
     assert leftovers(deck) == []
     written = json.loads((deck / MARKER).read_text(encoding="utf-8"))["files"]
@@ -184,7 +184,7 @@ def test_a_failing_swap_is_undone(deck, monkeypatch):
             raise OSError(28, "No space left on device")
         return real_rename(src, dst)
 
-    monkeypatch.setattr(output.os, "rename", rename)
+    monkeypatch.setattr(output.folder.os, "rename", rename)
     with pytest.raises(OutputError, match="previous deck is unchanged"):
         build(config("deck.theme=black"), deck)
     assert snapshot(deck) == before
@@ -200,7 +200,7 @@ def test_ctrl_c_during_the_swap_waits_for_it(deck, monkeypatch):
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while files move
         return real_rename(src, dst)
 
-    monkeypatch.setattr(output.os, "rename", rename)
+    monkeypatch.setattr(output.folder.os, "rename", rename)
     build(config("deck.theme=black"), deck)  # finishes: the new deck is the result
     assert "black.css" in (deck / "index.html").read_text(encoding="utf-8")
     assert user_part(snapshot(deck)) == mine
@@ -481,14 +481,12 @@ def test_a_killed_exports_build_folder_is_removed_by_the_next_build(tmp_path, mo
     assert not dead.exists()
 
 
-def test_a_very_wide_layer_gives_a_figure_of_bounded_size(tmp_path):
-    from deckgen.render.figures import MAX_MARKS, activation_curve
+def test_a_very_wide_layer_is_marked_by_a_bounded_number_of_points():
+    """A 100,000-unit layer wrote a 42 MB figure; its sums are now stood for by a few hundred marks."""
+    from deckgen.story.curves import MAX_MARKS, frame
 
-    class Wide:
-        def get(self, name, t):
-            return np.linspace(-40, 40, 100_000).reshape(4, 25_000)
+    z = np.linspace(-40, 40, 100_000).reshape(4, 25_000)
+    points = frame("sigmoid").points(z)
+    assert len(points) == MAX_MARKS
+    assert sum(p.beyond for p in points) > 0                       # the extremes are among them, clamped
 
-    activation_curve(Wide(), {"activation": "sigmoid", "name": "z1", "t": 0}, tmp_path / "a.svg")
-    svg = (tmp_path / "a.svg").read_text(encoding="utf-8")
-    assert (tmp_path / "a.svg").stat().st_size < 400_000
-    assert svg.count("<use ") <= MAX_MARKS + 100     # one per mark (and tick), not one per unit

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
+from deckgen.core.activations import ACTIVATIONS
+from deckgen.core.trace import load_trace
 from deckgen.pipeline import build
 from deckgen.config import load_config
 from deckgen.render.assets import offline_css
+from deckgen.render.figures import activation_figure
+from deckgen.story.curves import AXES, SIZE, frame
+from deckgen.story.views import fmt
 
 SHORT = ["training.iterations=300", "deck.checkpoints=100"]
 
@@ -99,3 +105,55 @@ def test_a_missing_templates_folder_in_the_deck_file_is_reported(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(deck)
     assert f"{deck}:2" in str(info.value) and "no such folder" in str(info.value)
+
+
+# --------------------------------------------------------------------------- activation curves
+
+def test_each_activation_curve_is_drawn_once_and_every_iteration_marks_its_sums_over_it(tmp_path):
+    out = tmp_path / "deck"
+    build(load_config(None, SHORT + ["deck.explain=[0, 1, 2]", "network.activation=tanh"]), out)
+    assert sorted(p.name for p in (out / "figures").iterdir()) == ["mae.svg", "sigmoid.svg", "tanh.svg"]
+    html = (out / "index.html").read_text()
+    trace = load_trace(out)
+    left, bottom, w, h = AXES
+    width, height = SIZE[0] * 72, SIZE[1] * 72
+    for t in (0, 1, 2):
+        for k, act in ((1, "tanh"), (2, "sigmoid")):
+            section = re.search(rf'<section id="t{t}-f{k}".*?</section>', html, re.S).group(0)
+            assert f'src="figures/{act}.svg"' in section
+            assert f'viewBox="0 0 {width:g} {height:g}"' in section
+            marks = re.findall(r'<circle class="point" cx="([\d.]+)" cy="([\d.]+)"', section)
+            assert len(marks) == trace.get(f"z{k}", t).size   # one per weighted sum, none beyond the plot here
+            for cx, cy in marks:
+                assert left * width <= float(cx) <= (left + w) * width
+                assert (1 - bottom - h) * height <= float(cy) <= (1 - bottom) * height
+            shown = dict((a, text) for a, text in re.findall(r'data-trace="(z\d@\d+:\d+,\d+)">([^<]+)<', section))
+            assert sorted(shown.values()) == sorted({fmt(trace.get(f"z{k}", t).min(), 3),
+                                                     fmt(trace.get(f"z{k}", t).max(), 3)})
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_points_sit_where_matplotlib_draws_the_same_data(activation):
+    """The overlay's positions equal matplotlib's own data-to-SVG mapping of the drawn figure."""
+    plot = frame(activation)
+    fig = activation_figure(plot.spec("figures/x.svg"))
+    fig.set_dpi(72)   # SVG units: 72 per inch
+    ax = fig.axes[0]
+    z = np.array([-7.5, -1.0, 0.0, 0.3, 2.0, 7.9])
+    points = plot.points(z)
+    f = ACTIVATIONS[activation].curve
+    for value, point in zip(z, points):
+        x, y = ax.transData.transform((value, f(value)))
+        assert float(point.x) == pytest.approx(x, abs=0.006)
+        assert float(point.y) == pytest.approx(plot.height - y, abs=0.006)
+        assert not point.beyond
+
+
+def test_sums_beyond_the_plot_are_drawn_at_its_edge_and_marked():
+    plot = frame("relu")
+    inside, below, above, far = plot.points(np.array([1.0, -50.0, 50.0, np.inf]))
+    assert not inside.beyond and below.beyond and above.beyond and far.beyond
+    low, high = plot.points(np.array(plot.x))
+    assert (below.x, below.y) == (low.x, low.y) and not low.beyond
+    assert (above.x, above.y) == (far.x, far.y) == (high.x, high.y) and not high.beyond
+    assert len(plot.points(np.array([np.nan, 0.0]))) == 1

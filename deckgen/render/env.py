@@ -21,6 +21,7 @@ from deckgen.errors import ConfigError
 from deckgen.resources import templates_dir
 from deckgen.story.views import colour_tex, palette
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _ROLE_COLOUR = re.compile(r'mathcolor="([a-z]+)"')
 
 #: The size reveal.js lays each slide out at (and the PDF export's page), in CSS pixels.
@@ -51,19 +52,32 @@ def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environme
     def mathblock(tex: str) -> Markup:
         return Markup(mathml(str(tex), "block"))
 
+    @lru_cache(maxsize=4096)
+    def markdown_html(text: str) -> str:
+        # every explained iteration repeats most of its notes word for word
+        return markdown.render(textwrap.dedent(text).strip("\n"))
+
     def md(text: str) -> Markup:
         """Markdown -> HTML. Values inserted into the text were escaped by autoescape already."""
-        return Markup(markdown.render(textwrap.dedent(str(text)).strip("\n")))
+        return Markup(markdown_html(str(text)))
 
     def mdinline(text: str) -> Markup:
         return Markup(markdown.renderInline(" ".join(str(text).split())))
+
+    def verbatim(text) -> str:
+        """A user's text (a column or class name) inside Markdown: its * _ [ ] ( ) and the like stay characters.
+
+        HTML is escaped by autoescape after this; here only Markdown's own
+        punctuation is backslash-escaped, so a name can never become a link or an image.
+        """
+        return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
 
     def plural(count, word: str, many: str | None = None) -> str:
         """``4 | plural("example")`` -> ``4 examples``; counts may be preformatted (``"60,000"``)."""
         one = str(count).replace(",", "").strip() in ("1", "1.0")
         return f"{count} {word if one else (many or word + 's')}"
 
-    env.filters.update(math=math, mathblock=mathblock, md=md, mdinline=mdinline, plural=plural)
+    env.filters.update(math=math, mathblock=mathblock, md=md, mdinline=mdinline, plural=plural, verbatim=verbatim)
     return env
 
 

@@ -22,6 +22,11 @@ from deckgen.story.views import DARK_THEMES, palette
 _RC = {"svg.hashsalt": "deckgen", "svg.fonttype": "path", "font.size": 13, "axes.spines.top": False,
        "axes.spines.right": False, "path.simplify": True, "path.simplify_threshold": 0.2}
 
+#: Where the error curve's axes sit (left, bottom, width, height as figure fractions), with room for
+#: tick labels up to ``0.00005`` and ``100,000``: a fixed place is half the cost of a constrained layout.
+MAE_AXES = (0.11, 0.135, 0.855, 0.825)
+
+
 def figure_style(theme: str) -> tuple[dict, dict[str, str]]:
     """rc settings and colours for a theme: dark text on light themes, light text on dark ones."""
     fg = "#e8e8e8" if theme in DARK_THEMES else "#222222"
@@ -60,8 +65,8 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
     finite = np.isfinite(mae) & (mae > 0)
     rc, colours = figure_style(theme)
     with matplotlib.rc_context(rc):
-        fig = Figure(figsize=(10, 4.6), layout="constrained")
-        ax = fig.add_subplot()
+        fig = Figure(figsize=(10, 4.6))
+        ax = fig.add_axes(MAE_AXES)
         ax.plot(t[finite], mae[finite], color=colours["error"], linewidth=2)
         points = [c for c in spec.get("checkpoints", ()) if c < len(mae) and finite[c]]
         if points:
@@ -97,31 +102,36 @@ def _zoom(ax, t: np.ndarray, mae: np.ndarray, finite: np.ndarray, end: int, colo
     inset.grid(True, alpha=0.3)
 
 
-#: Most weighted sums marked on an activation figure; each mark is an SVG element.
-MAX_MARKS = 500
+def activation_figure(spec: dict, theme: str = "white") -> Figure:
+    """The activation function alone, on axes at the spec's fixed place and limits.
 
-
-def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
-    """The activation function with this iteration's weighted sums marked on it."""
+    The slide marks an iteration's weighted sums over this figure itself (see
+    :mod:`deckgen.story.curves`), so nothing here may move the axes: no
+    constrained layout, no autoscaling, and a fixed figure size.
+    """
     f = ACTIVATIONS[spec["activation"]].curve
-    z = np.asarray(trace.get(spec["name"], spec["t"]), dtype=float).ravel()
-    z = z[np.isfinite(z)]
-    if z.size > MAX_MARKS:   # a wide layer: evenly spaced order statistics (min and max among them) stand for all
-        z = np.sort(z)[np.linspace(0, z.size - 1, MAX_MARKS).round().astype(int)]
-    reach = max(6.0, float(np.abs(z).max()) * 1.15 if z.size else 6.0)
-    xs = np.linspace(-reach, reach, 400)
+    (x0, x1), (y0, y1) = spec["x"], spec["y"]
+    xs = np.linspace(x0, x1, 400)
     rc, colours = figure_style(theme)
     with matplotlib.rc_context(rc):
-        fig = Figure(figsize=(8, 4.2), layout="constrained")
-        ax = fig.add_subplot()
+        fig = Figure(figsize=tuple(spec["size"]))
+        ax = fig.add_axes(tuple(spec["axes"]))
         ax.axhline(0, color="#999", linewidth=0.8)
         ax.axvline(0, color="#999", linewidth=0.8)
         ax.plot(xs, f(xs), color=colours["activation"], linewidth=2.5)
-        ax.plot(z, f(z), "o", color=colours["sum"], markersize=8, markeredgecolor="white", zorder=3)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
         ax.set_xlabel("z (weighted sum)")
         ax.set_ylabel(f"{spec['activation']}(z)")
         ax.grid(True, alpha=0.3)
-        save_svg(fig, path)
+    return fig
+
+
+def activation_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
+    """The activation function's curve, the same for every iteration (it reads nothing from the trace)."""
+    rc, _ = figure_style(theme)
+    with matplotlib.rc_context(rc):
+        save_svg(activation_figure(spec, theme), path)
 
 
 DRAW = {"mae": mae_curve, "activation": activation_curve}

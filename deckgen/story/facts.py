@@ -39,6 +39,18 @@ class Facts:
     examples: int
     outputs: int
 
+    @property
+    def converged(self) -> bool:
+        return self.outcome == "converged"
+
+    @property
+    def stuck(self) -> bool:
+        return self.outcome == "stuck"
+
+    @property
+    def overshot(self) -> bool:
+        return self.outcome == "overshot"
+
 
 def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
     """The facts of the run ``trace`` of ``config`` on ``dataset``."""

@@ -65,6 +65,10 @@ def descent(trace, t: int, layout: Layout, weight: tuple[int, int, int] | None, 
 def step(trace, t: int, layout: Layout) -> Slide:
     """Did the step help? ℒ and the mean absolute error before and after iteration ``t``'s updates."""
     p = layout.precision
+    if not trace.has("loss", t + 1):     # the step made the numbers overflow: training stopped there
+        ctx = {"t": t, "next": t + 1, "loss": num(trace, "loss", t, 0, 0, p), "mae": num(trace, "mae", t, 0, 0, p),
+               "overflow": True}
+        return Slide("slides/step-overflow.html", f"t{t}-step", ctx=ctx)
     before, after = float(trace.value("loss", t)), float(trace.value("loss", t + 1))
     ctx = {"t": t, "next": t + 1, "loss": num(trace, "loss", t, 0, 0, p), "loss_next": num(trace, "loss", t + 1, 0, 0, p),
            "mae": num(trace, "mae", t, 0, 0, p), "mae_next": num(trace, "mae", t + 1, 0, 0, p),

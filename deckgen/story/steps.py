@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from deckgen.core.activations import ACTIVATIONS, layer_activations
+from deckgen.story.curves import frame
 from deckgen.story.slides import Slide
 from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, fmt, num, parse_number, pick, split_name, tex_label,
                                  tok)
@@ -128,15 +129,23 @@ class Steps:
                      ctx={"k": k, "verb": ACTIVATIONS[act].verb, "activation": act, "output": k == self.L})
 
     def curve(self, t: int, k: int) -> Slide:
-        """The activation function's own slide: its curve with this iteration's ``z{k}`` marked."""
+        """The activation function's own slide: its curve (one figure per function) with ``z{k}`` marked over it."""
         act = self.acts[k - 1]
-        path = f"figures/activation-t{t}-{k}.svg"
-        self.figures.append({"kind": "activation", "path": path, "activation": act, "name": f"z{k}", "t": t})
+        plot = frame(act)
+        path = f"figures/{act}.svg"
+        if not any(spec["path"] == path for spec in self.figures):
+            self.figures.append(plot.spec(path))
         z = self.trace.get(f"z{k}", t)
+        points = plot.points(z)
+        nan = np.isnan(z)   # NaN is neither the smallest nor the largest (nor on the curve)
+        low = np.unravel_index(np.argmin(np.where(nan, np.inf, z)), z.shape)
+        high = np.unravel_index(np.argmax(np.where(nan, -np.inf, z)), z.shape)
         return Slide("slides/activation.html", f"t{t}-f{k}", formula=ACTIVATIONS[act].definition,
-                     ctx={"k": k, "t": t, "activation": act, "note": f"notes/{act}.html", "figure": path,
-                          "output": k == self.L,
-                          "count": int(z.size), "zmin": fmt(float(z.min()), self.p), "zmax": fmt(float(z.max()), self.p)})
+                     ctx={"k": k, "t": t, "activation": act, "note": f"notes/{act}.html", "figure": path, "output": k == self.L,
+                          "width": f"{plot.width:g}", "height": f"{plot.height:g}", "points": points,
+                          "beyond": sum(p.beyond for p in points), "reach": f"{plot.x[1]:g}",
+                          "count": int(z.size), "zmin": self.n(f"z{k}", t, *map(int, low)),
+                          "zmax": self.n(f"z{k}", t, *map(int, high))})
 
     def error(self, t: int) -> Slide:
         tr, L = self.trace, self.L

@@ -119,8 +119,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True) -> Story:
               ctx={"description": dataset.description, "scaling": dataset.scaling, "inputs": X0, "targets": y0,
                    "examples": dataset.n_examples, "features": len(dataset.feature_names),
                    "classes": ", ".join(dataset.class_names or ())}),
-        Slide("slides/network.html", "network", ctx={"layers": shape, "activation": trace.activation,
-                                                     "bias": trace.bias,
+        Slide("slides/network.html", "network", ctx={"layers": shape,
                                                      "diagram": diagram(trace, layout, 0, node_names)}),
         Slide("slides/weights.html", "weights-0", animate=True,
               matrices=tuple(layout.matrix(trace, f"W{k}", 0, animate=True) for k in range(1, L + 1))
