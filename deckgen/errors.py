@@ -17,7 +17,7 @@ class DeckgenError(Exception):
     exit_code = 1
 
     def __init__(self, *messages: str) -> None:
-        self.messages = [m for m in messages if m]
+        self.messages = [one_line(m) for m in messages if m]
         super().__init__("\n".join(self.messages))
 
 
@@ -40,6 +40,18 @@ class OutputError(DeckgenError):
 
 # --------------------------------------------------------------------------- message helpers
 # Every message deckgen prints reads "where: what is wrong — what to do"; these build its parts.
+
+def one_line(text: str) -> str:
+    """``text`` with every unprintable character escaped (``\\x0b``, ``\\u2028``), so a message stays on one line.
+
+    Names, paths and values quoted in messages come from the user's files and
+    may hold line breaks or other control characters; printed raw, one
+    message would read as two.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
 
 def literal(value: Any, limit: int = 40) -> str:
     """A value as it would be written in TOML, cut short, for "got ..." in messages: ``1.5``, ``"abc"``."""

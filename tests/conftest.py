@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,6 +25,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+
+# Property tests draw the same examples on every run (derandomize): a run that passes here passes
+# in CI, and a bug one of them finds is kept as an explicit @example beside it. No example
+# database either, so nothing from an earlier run changes what the next one tries.
+settings.register_profile("deckgen", derandomize=True, database=None, max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# HYPOTHESIS_PROFILE=explore: new random examples, for hunting bugs locally (not in CI).
+settings.register_profile("explore", settings.get_profile("deckgen"), derandomize=False, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deckgen"))
 
 
 def _unavailable(reason: str) -> None:

@@ -27,7 +27,7 @@ from deckgen.commands.new import new_deck
 from deckgen.commands.progress import TerminalProgress
 from deckgen.config import FIELDS
 from deckgen.config.schema import default_text
-from deckgen.errors import DeckgenError, count
+from deckgen.errors import DeckgenError, count, one_line
 from deckgen.run.cache import TraceCache
 from deckgen.run.serve import DevServer
 
@@ -42,7 +42,7 @@ class DeckgenGroup(click.Group):
             if ctx.meta.get("deckgen.debug"):
                 raise
             for message in exc.messages:
-                click.echo(f"deckgen: error: {message}", err=True)
+                click.echo(f"deckgen: error: {one_line(message)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("deckgen: interrupted — the previous deck was left as it was", err=True)
