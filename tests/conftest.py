@@ -92,3 +92,20 @@ def _private_trace_cache(tmp_path_factory):
         os.environ.pop("DECKGEN_CACHE_DIR", None)
     else:
         os.environ["DECKGEN_CACHE_DIR"] = before
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _figures_in_process():
+    """Draw figures in the test process, which has matplotlib loaded already.
+
+    A build's figure worker is a new process that imports matplotlib again: on
+    a machine busy with the whole suite that doubles the cost of every build.
+    The tests of the worker itself switch it back on (DECKGEN_FIGURE_WORKER=1).
+    """
+    before = os.environ.get("DECKGEN_FIGURE_WORKER")
+    os.environ["DECKGEN_FIGURE_WORKER"] = "0"
+    yield
+    if before is None:
+        os.environ.pop("DECKGEN_FIGURE_WORKER", None)
+    else:
+        os.environ["DECKGEN_FIGURE_WORKER"] = before
