@@ -70,14 +70,15 @@ def test_wheel_installs_and_runs_outside_the_checkout(wheel, tmp_path):
     # nothing is downloaded. Paths listed in a .pth are not site dirs, so the
     # editable install of this checkout (if any) is not seen by the new venv.
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)   # this environment's pip installs into it (--python)
     bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
     python = bindir / ("python.exe" if os.name == "nt" else "python")
     purelib = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp_path).stdout.strip())
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     ours.update(p for p in sys.path if Path(p).name in ("site-packages", "dist-packages"))
     (purelib / "deckgen_test_deps.pth").write_text("\n".join(sorted(ours)) + "\n", encoding="utf-8")
-    run([python, "-m", "pip", "install", "--no-deps", "--no-index", "--disable-pip-version-check", wheel], cwd=tmp_path)
+    run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index",
+         "--disable-pip-version-check", wheel], cwd=tmp_path)
 
     probe = (
         "import json, deckgen, deckgen.resources as r; "
