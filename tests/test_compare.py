@@ -165,11 +165,13 @@ def test_variants_use_the_cache(tmp_path):
 
 def test_a_diverging_variant_is_shown_as_such(tmp_path):
     config = load_config(None, ["training.iterations=300", "deck.checkpoints=100",
-                                'deck.compare=[{"training.learning_rate"=1e6}]'])
+                                'deck.compare=[{"training.learning_rate"=1e300, "network.activation"="relu"}]'])
     result = build(config, tmp_path / "deck")
-    assert result.variants[0].diagnosis["kind"] in ("diverged", "stuck")
+    assert result.variants[0].diagnosis["kind"] == "diverged"
     html = (tmp_path / "deck" / "index.html").read_text(encoding="utf-8")
-    assert 'data-variant="1"' in section(html, "compare-table")
+    table = section(html, "compare-table")
+    assert 'data-variant="1"' in table
+    assert f"diverged at iteration {result.variants[0].diagnosis['iteration']}<" in table
 
 
 def test_compare_on_the_command_line(tmp_path):
