@@ -260,17 +260,15 @@ def test_cache_commands(tmp_path):
     assert TraceCache(folder).info().entries == 0
 
 
-def test_a_session_skips_loading_and_drawing_again(cache, tmp_path, trainings, monkeypatch):
-    import deckgen.render.figures as figures
-
-    drawn = []
-    real = figures.draw_figures
-    monkeypatch.setattr(figures, "draw_figures", lambda *a, **k: drawn.append(1) or real(*a, **k))
+def test_a_session_skips_loading_and_drawing_again(cache, tmp_path, trainings):
     session = Session()
     build(cfg(), tmp_path / "a", cache=cache, session=session, trainer=trainings)
-    first = len(drawn)
+    drawn = dict(session.figures)          # figure -> (what it read, digest, SVG bytes), made by drawing it
+    assert drawn
     build(cfg('title="Again"'), tmp_path / "a", cache=cache, session=session, trainer=trainings)
-    assert len(trainings.calls) == 1 and len(drawn) == first
+    assert len(trainings.calls) == 1
+    assert session.figures.keys() == drawn.keys()
+    assert all(session.figures[k] is drawn[k] for k in drawn), "a figure was drawn again"
     assert (tmp_path / "a" / "figures" / "mae.svg").is_file()
     assert json.loads((tmp_path / "a" / ".deckgen.json").read_text())["files"]
 
