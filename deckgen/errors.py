@@ -11,14 +11,16 @@ import json
 from typing import Any
 
 
-_BREAKS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
 def one_line(text: str) -> str:
-    """``text`` with control characters (line breaks, escape sequences, DEL) written as escapes, so that a
-    message quoting what the user typed stays on one line and cannot drive the terminal."""
-    return "".join(_BREAKS.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x20 or 0x7f <= ord(ch) < 0xa0 else
-                                        f"\\u{ord(ch):04x}" if ch in "\u2028\u2029" else ch) for ch in text)
+    """``text`` with every unprintable character escaped (``\\x0b``, ``\\u2028``), so a message stays on one line.
+
+    Names, paths and values quoted in messages come from the user's files and
+    may hold line breaks or other control characters; printed raw, one
+    message would read as two.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 class DeckgenError(Exception):
@@ -27,7 +29,7 @@ class DeckgenError(Exception):
     exit_code = 1
 
     def __init__(self, *messages: str) -> None:
-        self.messages = [m for m in messages if m]
+        self.messages = [one_line(m) for m in messages if m]
         super().__init__("\n".join(self.messages))
 
 

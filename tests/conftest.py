@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,6 +25,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+
+# Property tests draw the same examples on every run (derandomize): a run that passes here passes
+# in CI, and a bug one of them finds is kept as an explicit @example beside it. No example
+# database either, so nothing from an earlier run changes what the next one tries.
+settings.register_profile("deckgen", derandomize=True, database=None, max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# HYPOTHESIS_PROFILE=explore: new random examples, for hunting bugs locally (not in CI).
+settings.register_profile("explore", settings.get_profile("deckgen"), derandomize=False, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deckgen"))
 
 
 def _unavailable(reason: str) -> None:
@@ -82,3 +92,20 @@ def _private_trace_cache(tmp_path_factory):
         os.environ.pop("DECKGEN_CACHE_DIR", None)
     else:
         os.environ["DECKGEN_CACHE_DIR"] = before
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _figures_in_process():
+    """Draw figures in the test process, which has matplotlib loaded already.
+
+    A build's figure worker is a new process that imports matplotlib again: on
+    a machine busy with the whole suite that doubles the cost of every build.
+    The tests of the worker itself switch it back on (DECKGEN_FIGURE_WORKER=1).
+    """
+    before = os.environ.get("DECKGEN_FIGURE_WORKER")
+    os.environ["DECKGEN_FIGURE_WORKER"] = "0"
+    yield
+    if before is None:
+        os.environ.pop("DECKGEN_FIGURE_WORKER", None)
+    else:
+        os.environ["DECKGEN_FIGURE_WORKER"] = before

@@ -85,7 +85,7 @@ def test_the_installed_command_exits_2_without_a_traceback(tmp_path):
 # --------------------------------------------------------------------------- divergence
 
 DIVERGE = ["--set", "network.activation=relu", "--set", "training.learning_rate=1e300",
-           "--set", "training.iterations=200", "--set", "deck.checkpoints=50"]
+           "--set", "training.iterations=30", "--set", "deck.checkpoints=10"]
 
 
 def run_deckgen(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -109,7 +109,7 @@ def test_divergence_is_a_result_a_warning_and_a_slide(tmp_path):
     from deckgen.core.trace import load_trace
 
     trace = load_trace(out)
-    assert trace.stopped_at is not None and trace.stopped_at < 200
+    assert trace.stopped_at is not None and trace.stopped_at < 30
 
     strict = run_deckgen("build", "-o", str(out), *DIVERGE, "--strict", "-q", cwd=HERE.parent)
     assert strict.returncode == 3

@@ -46,20 +46,36 @@ def open_deck(page, folder):
     page.wait_for_function("window.Reveal && Reveal.isReady()")
 
 
-def walk(page):
-    """Yield (indices, label) at every slide and fragment step, from the first to the last."""
-    page.evaluate("Reveal.slide(0, 0, -1)")
-    seen = set()
-    while True:
-        state = page.evaluate("[Reveal.getIndices().h, Reveal.getIndices().f ?? -1, Reveal.getCurrentSlide().id]")
-        key = (state[0], state[1])
-        assert key not in seen, f"stuck at {state}"
-        seen.add(key)
-        yield state
-        if page.evaluate("Reveal.isLastSlide() && !Reveal.availableFragments().next"):
-            return
-        page.evaluate("Reveal.next()")
-        page.wait_for_timeout(10)
+# Steps through every slide and fragment inside the page, in one call (a round-trip per step
+# made walking the deck the slowest part of the suite): [h, f, slide id, CHECK()] at each step,
+# measured after deck.js has fitted the slide (it does so in a timeout after each change).
+WALK_JS = """
+async () => {
+  const tick = () => new Promise(resolve => setTimeout(resolve, 0));
+  const check = CHECK;
+  Reveal.slide(0, 0, -1);
+  await tick();
+  await tick();
+  const steps = [], seen = new Set();
+  for (;;) {
+    const i = Reveal.getIndices(), f = i.f ?? -1;
+    if (seen.has(i.h + ',' + f)) throw new Error(`stuck at ${i.h},${f}`);
+    seen.add(i.h + ',' + f);
+    steps.push([i.h, f, Reveal.getCurrentSlide().id, check ? check() : null]);
+    if (Reveal.isLastSlide() && !Reveal.availableFragments().next) return steps;
+    Reveal.next();
+    await tick();
+    await tick();
+  }
+}
+"""
+# Every slide and fragment change takes effect at once, so what is measured is the settled layout.
+SETTLED_CSS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
+
+
+def walk(page, check: str = "null") -> list[tuple[int, int, str, object]]:
+    """(h, f, slide id, result of the JS function ``check``) at every slide and fragment step, in order."""
+    return [tuple(step) for step in page.evaluate(WALK_JS.replace("CHECK", check))]
 
 
 def test_deck_opens_offline_and_steps_to_the_end(page, deck):
@@ -92,11 +108,10 @@ def test_no_slide_content_leaves_the_slide(browser, deck, iris_deck, which, size
         open_deck(page, deck if which == "trask" else iris_deck)
         # measure the settled layout, not elements mid-way through a transition or auto-animation
         page.evaluate("Reveal.configure({ transition: 'none', autoAnimate: false })")
-        page.wait_for_timeout(100)
-        problems = []
-        for h, f, slide_id in walk(page):
-            bad = page.evaluate(OVERFLOW_JS)
-            problems += [f"slide {h} ({slide_id}) fragment {f}: {b}" for b in bad[:3]]
+        page.add_style_tag(content=SETTLED_CSS)
+        steps = walk(page, OVERFLOW_JS)
+        assert len(steps) > 20
+        problems = [f"slide {h} ({slide_id}) fragment {f}: {b}" for h, f, slide_id, bad in steps for b in bad[:3]]
         assert problems == []
     finally:
         context.close()
@@ -121,7 +136,7 @@ def test_screenshots_for_a_person(page, deck, artifacts_dir):
         page.evaluate(f"Reveal.slide(Reveal.getSlides().findIndex(s => s.id === '{slide_id}'), 0, -1)")
         for _ in range(fragments):
             page.evaluate("Reveal.nextFragment()")
-        page.wait_for_timeout(900)  # let the slide transition finish
+        page.wait_for_timeout(400)  # let the slide transition finish
         path = artifacts_dir / f"{name}.png"
         page.screenshot(path=str(path))
         assert path.stat().st_size > 10_000

@@ -13,7 +13,8 @@ import deckgen.core.train
 from deckgen.pipeline import build
 from deckgen.run.session import Session
 from deckgen.core.kept import wanted
-from deckgen.run.cache import TraceCache, default_dir, fit_to, training_key
+from deckgen.run.cache import TraceCache, by_budget, default_dir, fit_to, training_key
+from deckgen.run.traces import obtain_trace, train_for
 from deckgen.commands.cli import cli
 from deckgen.config import load_config
 from deckgen.data import load_dataset, resolve_layers
@@ -29,18 +30,21 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("DECKGEN_NO_CACHE", raising=False)
 
 
+class Trainer:
+    """A trainer for ``build(trainer=...)`` / ``obtain_trace(trainer=...)`` that counts the runs it trains."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, config, dataset, layers):
+        self.calls.append(config.training.learning_rate)
+        return train_for(config, dataset, layers)
+
+
 @pytest.fixture
-def trainings(monkeypatch) -> list:
-    """Every call of deckgen.core.train.train, counted (the cache must make these unnecessary)."""
-    calls = []
-    real = deckgen.core.train.train
-
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("learning_rate"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(deckgen.core.train, "train", counting)
-    return calls
+def trainings() -> Trainer:
+    """Counts training runs (the cache must make these unnecessary)."""
+    return Trainer()
 
 
 @pytest.fixture
@@ -52,54 +56,71 @@ def cfg(*overrides: str):
     return load_config(None, [*SMALL, *overrides])
 
 
-@pytest.mark.parametrize("change", [
-    'title="Another title"', "deck.precision=5", "deck.theme=black", "deck.explain=[0,3]",
-    "deck.checkpoints=50", "data.rows=[0,3]", "deck.worked_cells=2", "deck.trask_names=true",
-])
-def test_a_presentation_only_change_does_not_retrain(change, cache, tmp_path, trainings):
-    build(cfg(), tmp_path / "a", cache=cache)
-    assert len(trainings) == 1
-    result = build(cfg(change), tmp_path / "b", cache=cache)
-    assert len(trainings) == 1, f"{change} retrained"
-    assert result.trained is False
+def key_of(config) -> str:
+    data = load_dataset(config)
+    return training_key(config, data, resolve_layers(config, data))
 
 
-def test_user_templates_do_not_retrain(cache, tmp_path, trainings):
+@pytest.fixture(scope="module")
+def base_run():
+    """The base config's trace, trained once for the key and reuse checks below."""
+    config = cfg()
+    data = load_dataset(config)
+    trace = train_for(config, data, resolve_layers(config, data))
+    return trace, by_budget(trace, config)
+
+
+PRESENTATION = ['title="Another title"', "deck.precision=5", "deck.theme=black", "deck.explain=[0,3]",
+                "deck.checkpoints=50", "data.rows=[0,3]", "deck.worked_cells=2", "deck.trask_names=true"]
+
+
+@pytest.mark.parametrize("change", PRESENTATION)
+def test_a_presentation_only_change_keeps_the_key_and_fits_the_cached_run(change, base_run):
+    trace, budget = base_run
+    assert key_of(cfg(change)) == key_of(cfg()), f"{change} changes the training key"
+    assert fit_to(trace, cfg(change), budget) is not None, f"{change} needs iterations the run did not keep"
+
+
+def test_a_presentation_only_change_does_not_retrain(cache, tmp_path, trainings):
     templates = tmp_path / "mine"
     (templates / "slides").mkdir(parents=True)
     (templates / "slides" / "end.html").write_text('<section id="end"><h2>Questions?</h2></section>\n')
-    build(cfg(), tmp_path / "a", cache=cache)
-    build(cfg(f'deck.templates="{templates}"'), tmp_path / "b", cache=cache)
-    assert len(trainings) == 1
-    assert "Questions?" in (tmp_path / "b" / "index.html").read_text()
+    first = build(cfg(), tmp_path / "a", cache=cache, trainer=trainings)
+    assert len(trainings.calls) == 1 and first.trained
+    result = build(cfg('title="Another title"', "deck.explain=[0,3]", f'deck.templates="{templates}"'),
+                   tmp_path / "b", cache=cache, trainer=trainings)
+    assert len(trainings.calls) == 1 and result.trained is False
+    html = (tmp_path / "b" / "index.html").read_text()
+    assert "Questions?" in html and "Another title" in html
 
 
 @pytest.mark.parametrize("change", [
     "training.learning_rate=0.5", "training.seed=2", "training.iterations=401", "network.layers=[3,5,1]",
-    "network.activation=tanh", "network.bias=true", "data.dataset=trask-2layer",
+    "network.activation=tanh", "network.bias=true", "data.dataset=trask-2layer", "training.memory_budget_mb=1",
 ])
-def test_a_training_change_retrains(change, cache, tmp_path, trainings):
-    build(cfg(), tmp_path / "a", cache=cache)
-    build(cfg(change), tmp_path / "b", cache=cache)
-    assert len(trainings) == 2
+def test_a_training_change_changes_the_key(change):
+    assert key_of(cfg(change)) != key_of(cfg())
+
+
+def test_a_training_change_retrains(cache, tmp_path, trainings):
+    build(cfg(), tmp_path / "a", cache=cache, trainer=trainings)
+    result = build(cfg("training.seed=2"), tmp_path / "b", cache=cache, trainer=trainings)
+    assert len(trainings.calls) == 2 and result.trained
 
 
 def test_the_key_follows_the_data_not_how_it_is_given():
     inputs = "data.inputs=[[0,0,1],[0,1,1],[1,0,1],[1,1,1]]"
     a, b = cfg(), cfg(inputs, "data.targets=[[0],[1],[1],[0]]")
     c = cfg(inputs, "data.targets=[[0],[1],[1],[1]]")
-    keys = []
-    for config in (a, b, c):
-        data = load_dataset(config)
-        keys.append(training_key(config, data, resolve_layers(config, data)))
+    keys = [key_of(config) for config in (a, b, c)]
     assert keys[0] == keys[1]          # the built-in trask data, written out: the same run
     assert keys[0] != keys[2]
 
 
 def test_no_cache_always_trains(tmp_path, trainings):
-    build(cfg(), tmp_path / "a")
-    build(cfg(), tmp_path / "b")
-    assert len(trainings) == 2
+    build(cfg(), tmp_path / "a", trainer=trainings)
+    assert build(cfg(), tmp_path / "b", trainer=trainings).trained
+    assert len(trainings.calls) == 2
 
 
 def _entry_files(cache: TraceCache) -> list[Path]:
@@ -107,10 +128,21 @@ def _entry_files(cache: TraceCache) -> list[Path]:
     return [folder / "trace.npz", folder / "trace.json", folder / "entry.json"]
 
 
+def obtain(config, cache: TraceCache, trainer: Trainer):
+    """The run's trace through the cache, as a build gets it, without rendering a deck."""
+    data = load_dataset(config)
+    layers = resolve_layers(config, data)
+    return obtain_trace(config, data, layers, key=training_key(config, data, layers), cache=cache, trainer=trainer)
+
+
+def saved(trace, folder: Path) -> bytes:
+    trace.save(folder)
+    return (folder / "trace.npz").read_bytes()
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "json", "entry", "missing"])
 def test_a_corrupt_entry_is_detected_and_rebuilt(damage, cache, tmp_path, trainings):
-    build(cfg(), tmp_path / "a", cache=cache)
-    good = (tmp_path / "a" / "trace.npz").read_bytes()
+    good = saved(obtain(cfg(), cache, trainings), tmp_path / "good")
     npz, manifest, entry = _entry_files(cache)
     if damage == "flip":
         data = bytearray(npz.read_bytes())
@@ -124,25 +156,25 @@ def test_a_corrupt_entry_is_detected_and_rebuilt(damage, cache, tmp_path, traini
         entry.write_text("{ not json")
     else:
         npz.unlink()
-    result = build(cfg(), tmp_path / "b", cache=cache)
-    assert len(trainings) == 2 and result.trained
+    again = obtain(cfg(), cache, trainings)
+    assert len(trainings.calls) == 2
     assert cache.corrupt
-    assert (tmp_path / "b" / "trace.npz").read_bytes() == good
-    # ...and stored again, whole: the next build reuses it.
-    build(cfg(), tmp_path / "c", cache=cache)
-    assert len(trainings) == 2
+    assert saved(again, tmp_path / "again") == good
+    # ...and stored again, whole: the next lookup reuses it.
+    assert saved(obtain(cfg(), cache, trainings), tmp_path / "reused") == good
+    assert len(trainings.calls) == 2
 
 
-def test_a_run_that_kept_only_some_iterations_is_reused_only_when_it_holds_what_is_needed(cache, tmp_path, trainings):
+def test_a_run_that_kept_only_some_iterations_is_reused_only_when_it_holds_what_is_needed(cache, trainings):
     tight = ["training.memory_budget_mb=0.1", "deck.explain=[0]"]
-    build(cfg(*tight), tmp_path / "a", cache=cache)
-    assert len(trainings) == 1
+    obtain(cfg(*tight), cache, trainings)
+    assert len(trainings.calls) == 1
     # Iterations 399 and 400 (T-1 and T) are always kept, so explaining 399 needs no training.
-    build(cfg(*tight[:1], "deck.explain=[399]"), tmp_path / "b", cache=cache)
-    assert len(trainings) == 1
+    assert 399 in obtain(cfg(*tight[:1], "deck.explain=[399]"), cache, trainings).kept
+    assert len(trainings.calls) == 1
     # Iteration 7 was not kept: training again is the only way to show it.
-    build(cfg(*tight[:1], "deck.explain=[7]"), tmp_path / "c", cache=cache)
-    assert len(trainings) == 2
+    assert 7 in obtain(cfg(*tight[:1], "deck.explain=[7]"), cache, trainings).kept
+    assert len(trainings.calls) == 2
 
 
 def test_a_reused_run_gives_the_same_deck_as_a_fresh_one(cache, tmp_path):
@@ -250,17 +282,15 @@ def test_cache_commands(tmp_path):
     assert TraceCache(folder).info().entries == 0
 
 
-def test_a_session_skips_loading_and_drawing_again(cache, tmp_path, trainings, monkeypatch):
-    import deckgen.render.figures as figures
-
-    drawn = []
-    real = figures.draw_figures
-    monkeypatch.setattr(figures, "draw_figures", lambda *a, **k: drawn.append(1) or real(*a, **k))
+def test_a_session_skips_loading_and_drawing_again(cache, tmp_path, trainings):
     session = Session()
-    build(cfg(), tmp_path / "a", cache=cache, session=session)
-    first = len(drawn)
-    build(cfg('title="Again"'), tmp_path / "a", cache=cache, session=session)
-    assert len(trainings) == 1 and len(drawn) == first
+    build(cfg(), tmp_path / "a", cache=cache, session=session, trainer=trainings)
+    drawn = dict(session.figures)          # figure -> (what it read, digest, SVG bytes), made by drawing it
+    assert drawn
+    build(cfg('title="Again"'), tmp_path / "a", cache=cache, session=session, trainer=trainings)
+    assert len(trainings.calls) == 1
+    assert session.figures.keys() == drawn.keys()
+    assert all(session.figures[k] is drawn[k] for k in drawn), "a figure was drawn again"
     assert (tmp_path / "a" / "figures" / "mae.svg").is_file()
     assert json.loads((tmp_path / "a" / ".deckgen.json").read_text())["files"]
 

@@ -87,13 +87,10 @@ def test_build_prints_a_summary_of_stages_and_where(tmp_path):
     assert "  trace: reused (no training needed)" in again.output
 
 
-def test_quiet_prints_nothing(tmp_path):
-    result = CliRunner().invoke(cli, ["build", "-q", "-o", str(tmp_path / "d"), *SMALL])
-    assert result.exit_code == 0 and result.output == ""
-
-
-def test_main_returns_the_exit_code(tmp_path, capsys):
+def test_main_returns_the_exit_code_and_quiet_prints_nothing(tmp_path, capsys):
     assert main(["build", "-q", "-o", str(tmp_path / "d"), *SMALL]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (tmp_path / "d" / "index.html").is_file()
     assert main(["build", "--set", "nope=1"]) == 2
     assert "unknown key 'nope'" in capsys.readouterr().err
     assert main(["--version"]) == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import deckgen
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deckgen.config import FIELDS, Config, load_config, parse_override, validate
@@ -266,29 +266,33 @@ _values = st.recursive(
 _keys = st.one_of(st.sampled_from(sorted(FIELDS)), st.text(max_size=15))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150)   # derandomized: the "deckgen" profile in conftest.py
 @given(values=st.dictionaries(_keys, _values, max_size=6))
+@example(values={"data.csv": "data\x0b.csv", "data.target": ["label\u2028"]})
+@example(values={"title": "a\x85b", "deck.theme": "white\x1c"})
 def test_any_values_give_a_config_or_a_clean_error(values):
     values = {k: v for k, v in values.items() if v is not None}
     try:
         config = validate(values, source=Path("/nonexistent/deck.toml"), text="")
     except DeckgenError as exc:
         assert exc.messages
-        assert all(LOCATION.match(m) for m in exc.messages), exc.messages
+        assert all(LOCATION.match(m) and m.isprintable() for m in exc.messages), exc.messages
     else:
         assert isinstance(config, Config)
         assert math.isfinite(config.training.learning_rate) and config.training.learning_rate > 0
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100)
 @given(text=st.text(max_size=200))
+@example(text='[data]\ncsv = "d\\u000b.csv"\n')
+@example(text='title = "a\u2028b"\n[deck]\ntheme = "x\x85"\n')
 def test_any_toml_text_gives_a_config_or_a_clean_error(tmp_path, text):
     path = tmp_path / "deck.toml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     try:
         load_config(path)
     except DeckgenError as exc:
-        assert exc.messages
+        assert exc.messages and all(m.isprintable() for m in exc.messages), exc.messages
 
 
 def test_a_deck_with_too_many_slides_is_refused_before_training(tmp_path):

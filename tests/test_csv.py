@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from deckgen.config import load_config
@@ -301,19 +301,53 @@ def test_a_single_valued_numeric_target_is_refused(tmp_path):
 
 # --------------------------------------------------------------------------- properties
 
-settings.register_profile("deckgen", max_examples=60, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# The examples run on every run (the "deckgen" profile in conftest.py draws the same ones each
+# time, too); each is a case a property test once found.
+CONTROL = ["\x0b", "\x1c", "\x85", "\u2028"]   # a line break to Python's str.splitlines() or a terminal
 
 
-@settings(settings.get_profile("deckgen"))
+def one_printable_line_each(messages: list[str]) -> bool:
+    return bool(messages) and all(m and m.isprintable() for m in messages)
+
+
 @given(data=st.binary(max_size=400))
+@example(data=b"a,b\x0bx,label\n1,2,p\n3,4,q\n")
+@example(data="a,b,label\n1,2\u2028x,p\n3,4,q\n".encode())
+@example(data=b"a,label\n1,\x1c\n")
 def test_any_bytes_give_a_dataset_or_a_clean_error(tmp_path, data):
     try:
         d = dataset(tmp_path, data, target='["label"]')
     except DeckgenError as exc:
-        assert exc.messages and all(isinstance(m, str) and m for m in exc.messages)
+        assert one_printable_line_each(exc.messages), exc.messages
     else:
         assert np.isfinite(d.X).all() and np.isfinite(d.y).all()
+
+
+@pytest.mark.parametrize("char", CONTROL, ids=ascii)
+@pytest.mark.parametrize("where", ["header", "cell", "file name", "deck file"])
+def test_a_control_character_gives_one_line_per_error(tmp_path, char, where, capsys):
+    """A control character anywhere a message quotes (a column name, a value, the path) is escaped."""
+    from deckgen.commands.cli import main
+
+    header, cell, name = "b", "2", "data.csv"
+    if where == "header":
+        header = f"b{char}x"
+    elif where == "cell":
+        cell = f"2{char}x"
+    elif where == "file name":
+        name = f"da{char}ta.csv"
+    # a value that is not a number is an error of its own; elsewhere a missing column makes one
+    more = {} if where == "cell" else {"features": '["zz"]'}
+    toml = deck(tmp_path, f"a,{header},label\n1,{cell},p\n3,4,q\n", name=name, **more)
+    escaped = f"\\u{ord(char):04x}"     # TOML strings may hold control characters only as escapes
+    text = toml.read_text(encoding="utf-8").replace(char, escaped)
+    if where == "deck file":
+        text = text.replace("data.csv", f"missing{escaped}.csv")
+    toml.write_text(text, encoding="utf-8")
+    assert main(["build", str(toml), "-o", str(tmp_path / "out")]) == 2
+    lines = capsys.readouterr().err.removesuffix("\n").split("\n")
+    assert lines and all(line.startswith("deckgen: error: ") and line.isprintable() for line in lines), lines
+    assert ascii(char)[1:-1] in "".join(lines)      # shown escaped, so the user can see what is there
 
 
 _cell = st.one_of(
@@ -322,11 +356,12 @@ _cell = st.one_of(
 )
 
 
-@settings(settings.get_profile("deckgen"))
 @given(header=st.lists(st.sampled_from(["a", "b", "label", "c", "", "a b"]), min_size=1, max_size=4),
        rows=st.lists(st.lists(_cell, min_size=0, max_size=5), max_size=8),
        delim=st.sampled_from([",", ";", "\t"]),
        scale=st.sampled_from(["minmax", "standard", "none"]))
+@example(header=["a", "b\x0bc", "label"], rows=[["1", "2", "x"], ["3", "4", "y"]], delim=",", scale="minmax")
+@example(header=["a", "label"], rows=[["1\x85", "x"], ["2", "\u2028"]], delim=";", scale="none")
 def test_any_table_gives_a_dataset_or_a_clean_error(tmp_path, header, rows, delim, scale):
     text = "\n".join(delim.join(r) for r in [header, *rows])
     try:
@@ -334,7 +369,7 @@ def test_any_table_gives_a_dataset_or_a_clean_error(tmp_path, header, rows, deli
         d = load_dataset(config)
         layers = resolve_layers(config, d)
     except DeckgenError as exc:
-        assert exc.messages
+        assert one_printable_line_each(exc.messages), exc.messages
     else:
         assert np.isfinite(d.X).all() and np.isfinite(d.y).all()
         assert layers[0] == d.X.shape[1] == len(d.feature_names)

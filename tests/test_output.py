@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -30,10 +31,18 @@ def leftovers(out: Path) -> list[str]:
     return sorted(p.name for p in out.parent.iterdir() if p.name != out.name)
 
 
-@pytest.fixture
-def deck(tmp_path) -> Path:
-    out = tmp_path / "deck"
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("built") / "deck"
     build(config(), out)
+    return out
+
+
+@pytest.fixture
+def deck(tmp_path, built) -> Path:
+    """A deck deckgen built, for this test alone (a copy of one build shared by the module)."""
+    out = tmp_path / "deck"
+    shutil.copytree(built, out, symlinks=True)
     return out
 
 

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import venv
 import tarfile
 import urllib.request
 import zipfile
@@ -85,14 +86,15 @@ def installed(wheel, tmp_path_factory) -> Installed:
     """
     home = tmp_path_factory.mktemp("installed")
     env_dir = home / ".venv"
-    run([sys.executable, "-m", "venv", env_dir], cwd=home)
+    venv.EnvBuilder(with_pip=False).create(env_dir)   # this environment's pip installs into it (--python)
     bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
     python = bindir / ("python.exe" if os.name == "nt" else "python")
     purelib = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=home).stdout.strip())
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     ours.update(p for p in sys.path if Path(p).name in ("site-packages", "dist-packages"))
     (purelib / "deckgen_test_deps.pth").write_text("\n".join(sorted(ours)) + "\n", encoding="utf-8")
-    run([python, "-m", "pip", "install", "--no-index", "--disable-pip-version-check", wheel], cwd=home)
+    run([sys.executable, "-m", "pip", "--python", python, "install", "--no-index", "--disable-pip-version-check",
+         wheel], cwd=home)
     return Installed(bindir=bindir, python=python, purelib=purelib)
 
 

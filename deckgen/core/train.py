@@ -68,6 +68,7 @@ def train(
     checkpoints: int | Iterable[int] = 10000,
     memory_budget: int = 256 * 2**20,
     progress: Callable[[int, int], None] | None = None,
+    chunk: int = _CHUNK,
 ) -> Trace:
     """Train for ``iterations`` steps and return the :class:`Trace` of every matrix.
 
@@ -84,7 +85,8 @@ def train(
     ``stopped_at = s``, and ``s-1`` plus whatever was finite at ``s`` are kept.
 
     ``progress(done, T)``, when given, is called between chunks of iterations,
-    at most about once per 1% of the run (for a progress bar).
+    at most about once per 1% of the run (for a progress bar). ``chunk``: at most
+    this many iterations run between such calls; the trace does not depend on it.
     """
     layers = tuple(int(n) for n in layers)
     if len(layers) < 2 or min(layers) < 1:
@@ -103,7 +105,7 @@ def train(
     y = _matrix("y", np.reshape(y, (-1, 1)) if np.ndim(y) == 1 else y, (len(X), layers[-1]))
     params = _initial_params(layers, weights, biases, bias, seed)
     shown = kept_iterations(T, explain, checkpoints)
-    run = _Run(X, y, layers, activation, bias, lr, T)
+    run = _Run(X, y, layers, activation, bias, lr, T, chunk)
     kept = list(range(T + 1)) if run.bytes_per_iteration * (T + 1) <= memory_budget else shown
     with np.errstate(all="ignore"):
         return run.execute(params, kept, complete=len(kept) == T + 1, progress=progress)
@@ -146,7 +148,7 @@ class _Run:
     ``t``, and the update writes them into the tuple of ``t+1``.
     """
 
-    def __init__(self, X, y, layers, activation, bias, lr, T):
+    def __init__(self, X, y, layers, activation, bias, lr, T, chunk=_CHUNK):
         self.X, self.XT, self.y = X, np.ascontiguousarray(X.T), y
         self.layers, self.activation, self.bias, self.lr, self.T = layers, activation, bias, lr, T
         self.L = L = len(layers) - 1
@@ -160,7 +162,7 @@ class _Run:
         self.backward = [n for n in names if self.ops[n][0] in BACKWARD_OPS]
         self.order = names
         self.eL = f"e{L}"
-        self.chunk = max(1, min(_CHUNK, _CHUNK_BYTES // (8 * y.size)))
+        self.chunk = max(1, min(int(chunk), _CHUNK_BYTES // (8 * y.size)))
         acts = layer_activations(L, activation)
         self.funcs = [(ACTIVATIONS[a].forward, ACTIVATIONS[a].delta) for a in acts]
         # slot positions of W b z a e d dW db, each a list over layers 1..L (None without biases)

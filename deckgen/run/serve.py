@@ -40,7 +40,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 
-from deckgen.errors import DeckgenError
+from deckgen.errors import DeckgenError, one_line
 from deckgen.pipeline import build
 from deckgen.pipeline import load as load_config
 from deckgen.resources import default_deck, templates_dir
@@ -141,7 +141,7 @@ class DevServer:
             except DeckgenError as exc:
                 if raise_errors:
                     raise
-                message = "\n".join(exc.messages)
+                message = "\n".join(one_line(m) for m in exc.messages)
             except Exception:   # a bug, not the user's: keep serving and show it all
                 if raise_errors:
                     raise
