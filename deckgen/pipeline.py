@@ -30,7 +30,9 @@ from deckgen.render.deck import write_deck
 from deckgen.render.worker import FigureWorker
 from deckgen.run.session import Session
 from deckgen.run.traces import obtain_trace, remember, train_for, trace_key
-from deckgen.run.variants import VariantJobs, changed_names, main_label, summarize, variants_of
+from deckgen.core.diagnose import diagnose
+from deckgen.run.cures import cure_rows, cure_variants
+from deckgen.run.variants import VariantJobs, changed_names, final_iteration, main_label, summarize, variants_of
 from deckgen.story import build_story
 from deckgen.story.compare import compare_slides, insert_slides
 
@@ -46,6 +48,21 @@ class BuildResult:
     diagnosis: dict = field(default_factory=dict)
     trained: bool = True               # False when the trace came from the cache or the session
     variants: list = field(default_factory=list)   # compare.Run of every "what if" variant
+
+
+def try_cures(config: Config, layers, trace, **jobs) -> tuple:
+    """For a run that got stuck, overshot or blew up: the cures tried and what each gave (``deck.try_cures``)."""
+    if not config.deck.try_cures:
+        return ()
+    diag = diagnose(trace)
+    if diag["kind"] == "converged":
+        return ()
+    tried = cure_variants(config, layers, diag["kind"])
+    if not tried:
+        return ()
+    runs = VariantJobs([v for v, _ in tried], **jobs).results()
+    own = float(trace.series("mae")[final_iteration(trace)])
+    return cure_rows(runs, {v.index: setting for v, setting in tried}, own, config.deck.precision)
 
 
 def load(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), *,
@@ -144,9 +161,12 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
             worker.close()
         raise ConfigError(too_large(config, "training stopped at iteration 0: the first forward pass already gave "
                                             "infinite or NaN values, so there is no iteration to show"))
+    cures = try_cures(config, layers, trace, cache=cache, session=session, progress=progress, jobs=jobs)
+    if cures:
+        lap("cures")
     extra_figures: tuple = ()
     with np.errstate(all="ignore"):    # overflow to inf or 0 is what the slides then show; no warning lines
-        story = build_story(config, dataset, trace, trace_beside=trace_beside)
+        story = build_story(config, dataset, trace, trace_beside=trace_beside, cures=cures)
     if runs:
         main = summarize(trace, main_label(config, variants), 0, key=key)
         slides, figure = compare_slides(main, runs, trace, config, dataset, changed_names(variants))

@@ -94,3 +94,31 @@ def test_the_iris_error_slide_counts_every_cell(tmp_path):
     assert r"\frac{1}{N \cdot 3}" in trace.formula("mae")       # 150 examples x 3 outputs
     mae = float(np.mean(np.abs(trace.get("e2", 0))))
     assert trace.value("mae", 0) == pytest.approx(mae)
+
+
+def test_the_stuck_deck_shows_its_real_cause_and_the_cures_that_were_tried(tmp_path):
+    """xor-stuck: rows 1 and 3 share a hidden code, want 1 and 0, and the output sits at 0.500 for both; more
+    hidden units or biases cure it, more iterations do not."""
+    slides, trace = build(tmp_path, "stuck", REPO / "decks" / "xor-stuck.toml",
+                          ["training.iterations=20000", "deck.checkpoints=5000"])
+    stuck, notes = slides["stuck"]
+    assert "Examples 1 and 3 reach the output with the same hidden code" in stuck
+    assert "0.500 and 0.500" in stuck and "no output bias" in stuck
+    assert "0.125 and \u22120.125" in stuck
+    assert "The loss never rose" in stuck                      # so no learning-rate story
+    assert "Too few iterations" not in stuck and "seed" not in stuck
+    cures, cure_notes = slides["stuck-cures"]
+    assert re.search(r"4 hidden units instead of 2 0\.0\d\d helped", cures)
+    assert re.search(r"100,000 iterations instead of 20,000 0\.25\d no help", cures)
+    assert "network.layers" not in cures and "network.layers = [3, 4, 1]" in cure_notes
+
+
+def test_the_overshoot_deck_shows_saturation_and_deltas_of_exactly_zero(tmp_path):
+    slides, trace = build(tmp_path, "fast", REPO / "decks" / "too-fast.toml", ["training.iterations=2000"])
+    text = slides["overshot"][0]
+    t = trace.last - 1
+    assert np.all(trace.get("d2", t) == 0.0) and np.all(trace.get("a2", t) == 1.0)
+    assert re.search(r"so the deltas are exactly 0\.000 ?, 0\.000 ?, 0\.000 ?, 0\.000", text)
+    assert "Every hidden unit is saturated" in text
+    assert "diverged" not in text.lower()
+    assert re.search(r"learning rate 3 instead of 300 0\.\d+ helped", slides["overshot-cures"][0])

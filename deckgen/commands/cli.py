@@ -71,7 +71,7 @@ def summary(result) -> list[str]:
 def warn_diagnosis(diag: dict) -> None:
     if diag.get("kind") in ("diverged", "overshot", "stuck"):
         hint = ("try a smaller training.learning_rate" if diag["kind"] in ("diverged", "overshot")
-                else "the deck explains the usual causes")
+                else "the deck shows why, from its numbers")
         click.echo(f"deckgen: warning: {diag.get('message', 'training ' + diag['kind'])} — {hint}", err=True)
 
 

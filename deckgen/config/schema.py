@@ -72,6 +72,7 @@ class DeckSettings:
     compare: tuple[dict, ...] = ()
     full_trace: bool = False
     max_slides: int = 1000
+    try_cures: bool = True
     chain_rule: tuple[str, ...] | None = None      # None: the first weight of the last and the first layer
 
 
@@ -130,6 +131,7 @@ FIELDS: dict[str, Field] = {
     "deck.max_cols": Field(V.whole(2, 20), "Columns of a matrix shown before it is cut with an ellipsis."),
     "deck.worked_cells": Field(V.whole(1, 64), "Result cells worked out step by step on each calculation slide."),
     "deck.compare": Field(_compare, "What-if variants, each a table of overrides."),
+    "deck.try_cures": Field(V.boolean, "When training gets stuck, overshoots or blows up, train a few cures and show which helped."),
     "deck.max_slides": Field(V.whole(1), "Most slides a deck may have; checked before training."),
     "deck.full_trace": Field(V.boolean, "Save every iteration's matrices in the deck's trace.npz, not only the iterations shown."),
     "deck.chain_rule": Field(V.weights, "Weights followed through the chain rule, like [\"W2:0,0\", \"W1:0,0\"] "

@@ -21,7 +21,7 @@ SAME = 0.02
 @dataclass(frozen=True)
 class Evidence:
     t: int                                    # the iteration the findings are read at
-    shared: tuple[int, int] | None            # two examples with the same hidden code and different targets
+    shared: tuple[int, int] | None            # two examples with the same hidden code, different targets, opposite deltas
     saturated: tuple[tuple[int, int], ...]    # (layer, unit) of hidden units flat for every example
     dead_output: tuple[int, ...]              # examples whose output delta is exactly 0 (a saturated output)
     zero_inputs: tuple[int, ...]              # examples whose inputs are all 0, in a network with no bias
@@ -43,19 +43,20 @@ def evidence(trace, t: int) -> Evidence:
     acts = layer_activations(L, trace.activation)
     y = np.asarray(trace.get("y", t))
     shared = None
+    d = np.asarray(trace.get(f"d{L}", t)) if trace.has(f"d{L}", t) else np.zeros_like(y)
     if L > 1:
         code = np.asarray(trace.get(f"a{L - 1}", t))
         for r1 in range(code.shape[0]):
             for r2 in range(r1 + 1, code.shape[0]):
-                if np.max(np.abs(code[r1] - code[r2])) < SAME and not np.array_equal(y[r1], y[r2]):
+                if (np.max(np.abs(code[r1] - code[r2])) < SAME and not np.array_equal(y[r1], y[r2])
+                        and np.any(d[r1] * d[r2] < 0)):     # the output is pulled both ways at once
                     shared = (r1, r2)
                     break
             if shared:
                 break
     saturated = tuple((k, j) for k in range(1, L) for j in range(trace.layers[k])
                       if np.all(_slope(acts[k - 1], np.asarray(trace.get(f"a{k}", t))[:, j]) < FLAT))
-    d = np.asarray(trace.get(f"d{L}", t)) if trace.has(f"d{L}", t) else np.ones_like(y)
-    dead_output = tuple(int(r) for r in range(d.shape[0]) if np.all(d[r] == 0.0))
+    dead_output = tuple(int(r) for r in range(d.shape[0]) if np.all(d[r] == 0.0)) if trace.has(f"d{L}", t) else ()
     X = np.asarray(trace.get("X", t))
     zero_inputs = () if trace.bias else tuple(int(r) for r in range(X.shape[0]) if np.all(X[r] == 0.0))
     loss = np.asarray(trace.series("loss"), dtype=float)

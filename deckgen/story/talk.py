@@ -21,16 +21,10 @@ from deckgen.story.facts import facts_of
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
+from deckgen.story.trouble import cures_slide, trouble_slide
 from deckgen.story.views import Layout, fmt, num, pick
 
 MAE_FIGURE = "figures/mae.svg"
-
-
-def _trouble_template(diag: dict[str, Any]) -> str:
-    """The slide that explains a failed run: stuck, blown up (overflow) or overshot."""
-    if diag["kind"] == "stuck":
-        return "slides/trouble-stuck.html"
-    return "slides/trouble-overflow.html" if diag["kind"] == "diverged" else "slides/trouble-overshot.html"
 
 
 def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
@@ -85,11 +79,13 @@ def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
     return {"text": text, "budget": budget}
 
 
-def build_story(config, dataset, trace, *, trace_beside: bool = True) -> Story:
+def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tuple = ()) -> Story:
     """The pure heart of deckgen: one view-model per slide, in order.
 
     ``trace_beside``: the deck is saved with its ``trace.npz`` (False for an
-    export, whose last slide then claims no trace file).
+    export, whose last slide then claims no trace file). ``cures``: what the
+    trouble slide reports of the cures tried on a failed run (see
+    :mod:`deckgen.run.cures`).
     """
     deck = config.deck
     layers = trace.layers
@@ -154,11 +150,9 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True) -> Story:
                         ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
                              "last_t": f"{final_t:,}"}))
     if diag["kind"] != "converged":
-        slides.append(Slide(_trouble_template(diag), diag["kind"],
-                            ctx={"iteration_text": f"{diag['iteration']:,}", "learning_rate": b.eta, "figure": MAE_FIGURE,
-                                 **({"hidden": ", ".join(str(n) for n in layers[1:-1]) or "none",
-                                     "seed": config.training.seed} if diag["kind"] == "stuck"
-                                    else {"mae": b.n("mae", diag["last_finite"], 0, 0)})}))
+        slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_FIGURE))
+        if cures:
+            slides.append(cures_slide(cures, diag, b.n("mae", final_t, 0, 0).text))
     inputs, targets, outputs = (layout.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
     slides.append(Slide("slides/predictions.html", "predictions", matrices=(inputs, targets, outputs),
                         ctx={"t_text": f"{final_t:,}", "inputs": inputs, "targets": targets, "outputs": outputs,

@@ -1,0 +1,55 @@
+"""The slide that explains a failed run with the evidence of its own numbers, and the cures that were tried.
+
+Only causes the numbers support are named: examples that share a hidden code
+but want different outputs, saturated units, outputs whose deltas are exactly
+zero, a loss that rose. Commands and config keys go in the notes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deckgen.core.evidence import evidence
+from deckgen.story.slides import Slide
+from deckgen.story.views import Layout, num
+
+_TEMPLATES = {"stuck": "slides/trouble-stuck.html", "overshot": "slides/trouble-overshot.html",
+              "diverged": "slides/trouble-overflow.html"}
+
+
+def cures_slide(cures: tuple, diag: dict[str, Any], mae: str) -> Slide:
+    """What was tried on a failed run and what each cure gave (``cures``: see ``deckgen.run.cures.cure_rows``)."""
+    return Slide("slides/trouble-cures.html", f"{diag['kind']}-cures",
+                 ctx={"cures": tuple(cures), "mae": mae, "helped": any(c["says"] == "helped" for c in cures)})
+
+
+def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta: str, figure: str) -> Slide:
+    """The trouble slide of a run diagnosed as stuck, overshot or diverged."""
+    p, L = layout.precision, len(trace.layers) - 1
+    t = final_t if diag["kind"] != "diverged" else diag["last_finite"]
+    ev = evidence(trace, t) if trace.has(f"a{L}", t) else None
+    ctx: dict[str, Any] = {"iteration_text": f"{diag['iteration']:,}", "learning_rate": eta, "figure": figure,
+                           "mae": num(trace, "mae", diag.get("last_finite", t) if diag["kind"] == "diverged" else t,
+                                      0, 0, p), "t": f"{t:,}",
+                           "rises": ev.rises if ev else 0,
+                           "first_rise": f"{ev.first_rise:,}" if ev and ev.first_rise is not None else "",
+                           "shared": None, "saturated": "", "saturated_all": False, "dead": None, "zero_inputs": ""}
+    if ev and ev.shared:
+        r1, r2 = ev.shared
+        k = L - 1
+        one, two = ({"row": str(r), "code": tuple(num(trace, f"a{k}", t, r, j, p) for j in range(trace.layers[k])),
+                     "target": num(trace, "y", t, r, 0, p), "output": num(trace, f"a{L}", t, r, 0, p),
+                     "delta": num(trace, f"d{L}", t, r, 0, p)} for r in (r1, r2))
+        ctx["shared"] = {"one": one, "two": two, "no_output_bias": not trace.bias}
+    if ev and ev.saturated:
+        ctx["saturated"] = ", ".join(f"unit {j + 1}" + (f" of layer {k}" if L > 2 else "") for k, j in ev.saturated)
+        ctx["saturated_all"] = len(ev.saturated) == sum(trace.layers[1:-1])
+    if ev and ev.dead_output:
+        rows = ev.dead_output[: layout.max_rows]
+        ctx["dead"] = {"sums": tuple(num(trace, f"z{L}", t, r, 0, p) for r in rows),
+                       "outputs": tuple(num(trace, f"a{L}", t, r, 0, p) for r in rows),
+                       "deltas": tuple(num(trace, f"d{L}", t, r, 0, p) for r in rows),
+                       "all": len(ev.dead_output) == trace.get(f"d{L}", t).shape[0]}
+    if ev and ev.zero_inputs:
+        ctx["zero_inputs"] = ", ".join(str(r) for r in ev.zero_inputs)
+    return Slide(_TEMPLATES[diag["kind"]], diag["kind"], ctx=ctx)
