@@ -189,15 +189,15 @@ def test_a_reused_run_gives_the_same_deck_as_a_fresh_one(cache, tmp_path):
 def test_the_cache_keeps_the_whole_run_while_the_deck_folder_gets_the_light_copy(cache, tmp_path, trainings):
     from deckgen.core.trace import load_trace
 
-    build(cfg("deck.explain=[0]"), tmp_path / "a", cache=cache)
+    build(cfg("deck.explain=[0]"), tmp_path / "a", cache=cache, trainer=trainings)
     (_, _, entry), = cache.entries()
     stored, deck = load_trace(entry), load_trace(tmp_path / "a")
     assert stored.kind == "full" and stored.kept == tuple(range(401))
     assert deck.kind == "light" and deck.kept == (0, 1, 100, 200, 300, 399, 400)
     # the whole run serves a deck that explains another iteration, and a full deck, without training
-    build(cfg("deck.explain=[7]"), tmp_path / "b", cache=cache)
-    build(cfg("deck.full_trace=true"), tmp_path / "c", cache=cache)
-    assert len(trainings) == 1
+    build(cfg("deck.explain=[7]"), tmp_path / "b", cache=cache, trainer=trainings)
+    build(cfg("deck.full_trace=true"), tmp_path / "c", cache=cache, trainer=trainings)
+    assert len(trainings.calls) == 1
     assert load_trace(tmp_path / "b").kept == (0, 7, 8, 100, 200, 300, 399, 400)
     whole = load_trace(tmp_path / "c")
     assert whole.kind == "full" and whole.kept == tuple(range(401))

@@ -298,8 +298,8 @@ def test_any_toml_text_gives_a_config_or_a_clean_error(tmp_path, text):
 def test_a_deck_with_too_many_slides_is_refused_before_training(tmp_path):
     path = write(tmp_path, "[training]\niterations = 100000\n[deck]\ncheckpoints = 1\n")
     got = errors_of(path)
-    assert got == [f"{path}:4: deck.checkpoints: the deck would have about 100,024 slides (100,001 checkpoints, 15 "
-                   "for explained iterations), more than deck.max_slides (1,000) — use a checkpoint every 103 "
+    assert got == [f"{path}:4: deck.checkpoints: the deck would have about 100,030 slides (100,001 checkpoints, 15 "
+                   "for explained iterations), more than deck.max_slides (1,000) — use a checkpoint every 104 "
                    "iterations or more, or raise deck.max_slides"]
     assert load_config(path, ["deck.max_slides=200000"]).deck.max_slides == 200000
 

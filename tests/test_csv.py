@@ -417,9 +417,9 @@ def test_the_iris_deck_builds_converges_and_names_the_classes(tmp_path, capsys):
 
 
 def test_a_csv_too_large_to_hold_in_memory_is_refused_before_it_is_split(tmp_path, monkeypatch):
-    import deckgen.data
+    import deckgen.data.csvread
 
-    monkeypatch.setattr(deckgen.data, "machine_memory", lambda: 8 * 2**20)
+    monkeypatch.setattr(deckgen.data.csvread, "machine_memory", lambda: 8 * 2**20)
     text = "a,b,label\n" + "1,2,x\n" * 40_000
     got = messages(tmp_path, text)
     assert len(got) == 1 and got[0].endswith("data.csv: about 120,004 cells would take about 8 MB to read, more "

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "deckgen"
-STAGES = ["config", "data", "core", "story", "render", "run", "commands"]
+STAGES = ["config", "data", "core", "story", "render", "output", "run", "commands"]
 
 
 def modules() -> dict[str, Path]:
@@ -48,7 +48,7 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
 def test_every_stage_has_its_folder():
     assert all((PACKAGE / stage / "__init__.py").is_file() for stage in STAGES)
     loose = sorted(p.name for p in PACKAGE.glob("*.py"))
-    assert loose == ["__init__.py", "__main__.py", "errors.py", "output.py", "pipeline.py", "resources.py"]
+    assert loose == ["__init__.py", "__main__.py", "errors.py", "pipeline.py", "readfile.py", "resources.py"]
 
 
 def test_no_import_cycles():

@@ -291,14 +291,18 @@ def test_the_data_file_and_the_users_templates_are_watched(tmp_path):
 def test_live_reload_stays_on_the_slide_and_shows_errors(server, deck_file, page):
     page.goto(server.url)
     page.wait_for_function("() => window.Reveal && Reveal.isReady()")
-    page.evaluate("() => Reveal.slide(5)")
-    page.wait_for_function("() => Reveal.getIndices().h === 5")
+    # the first slide that shows a weight of iteration 1 (an update slide of the explained iteration)
+    target = page.evaluate("() => Array.from(document.querySelectorAll('.slides > section'))"
+                           ".findIndex(s => s.querySelector('[data-trace^=\"W1@1\"]'))")
+    assert target > 0
+    page.evaluate(f"() => Reveal.slide({target})")
+    page.wait_for_function(f"() => Reveal.getIndices().h === {target}")
     before = page.evaluate("() => Reveal.getCurrentSlide().querySelector('[data-trace^=\"W1@1\"]').textContent")
     page.evaluate("() => { window.__notReloaded = true; }")
 
     set_learning_rate(deck_file, "0.25")
     page.wait_for_function("() => !window.__notReloaded && window.Reveal && Reveal.isReady()", timeout=30000)
-    assert page.evaluate("() => Reveal.getIndices().h") == 5
+    assert page.evaluate("() => Reveal.getIndices().h") == target
     after = page.evaluate("() => Reveal.getCurrentSlide().querySelector('[data-trace^=\"W1@1\"]').textContent")
     assert after != before
     assert page.evaluate("() => document.querySelector('[data-deckgen-live-reload]') !== null")
@@ -308,15 +312,15 @@ def test_live_reload_stays_on_the_slide_and_shows_errors(server, deck_file, page
     deck_file.write_text(deck_file.read_text(encoding="utf-8").replace("[training]", "[training"), encoding="utf-8")
     page.wait_for_selector("#deckgen-error", state="visible", timeout=30000)
     assert "TOML syntax error" in page.inner_text("#deckgen-error")
-    assert page.evaluate("() => window.__notReloaded === true && Reveal.getIndices().h === 5")
+    assert page.evaluate(f"() => window.__notReloaded === true && Reveal.getIndices().h === {target}")
     status, body = get(server, "/")
     assert status == 200 and after.encode() in body
 
-    # Fixed again: the page reloads, the overlay is gone, still on slide 5.
+    # Fixed again: the page reloads, the overlay is gone, still on the same slide.
     deck_file.write_text(deck_file.read_text(encoding="utf-8").replace("[training\n", "[training]\n"),
                          encoding="utf-8")
     page.wait_for_function("() => !window.__notReloaded && window.Reveal && Reveal.isReady()", timeout=30000)
-    assert page.evaluate("() => Reveal.getIndices().h") == 5
+    assert page.evaluate("() => Reveal.getIndices().h") == target
     assert page.query_selector("#deckgen-error") is None
     assert not [e for e in page.console_errors if "__deckgen__" not in e]
 
