@@ -100,5 +100,5 @@ def test_the_default_talk_folder_is_light(default_deck):
     assert trace.kept == (0, 1, 10000, 20000, 30000, 40000, 50000, 59999, 60000)
     assert len(trace.series("mae")) == len(trace.series("loss")) == 60001
     end = re.search(r'<section id="end".*?</section>', html, re.S).group(0)
-    assert "<code>trace.npz</code> beside it holds every matrix of the 9 iterations shown and the error of all 60,001." in end
+    assert "<code>trace.npz</code> beside it holds every matrix of 9 of the iterations (those the slides need) and the error of all 60,001." in end
     assert "memory" not in end.lower()

@@ -103,7 +103,7 @@ def test_the_stuck_deck_shows_its_real_cause_and_the_cures_that_were_tried(tmp_p
                           ["training.iterations=20000", "deck.checkpoints=5000"])
     stuck, notes = slides["stuck"]
     assert "Examples 1 and 3 reach the output with the same hidden code" in stuck
-    assert "0.500 and 0.500" in stuck and "no output bias" in stuck
+    assert "0.500 and 0.500" in stuck and "no weight after the hidden layer can tell them apart" in stuck
     assert "0.125 and \u22120.125" in stuck
     assert "The loss never rose" in stuck                      # so no learning-rate story
     assert "Too few iterations" not in stuck and "seed" not in stuck
@@ -122,3 +122,17 @@ def test_the_overshoot_deck_shows_saturation_and_deltas_of_exactly_zero(tmp_path
     assert "Every hidden unit is saturated" in text
     assert "diverged" not in text.lower()
     assert re.search(r"learning rate 3 instead of 300 0\.\d+ helped", slides["overshot-cures"][0])
+
+
+def test_xor_without_a_hidden_layer_is_named_for_what_it_is(tmp_path):
+    """One unit cannot learn XOR: its loss settles at 0.5 with rounding noise that is not a 'rise', and its output
+    is undecided, not 'always 0'."""
+    slides, trace = build(tmp_path, "flat", None, ["network.layers=[3, 1]", "training.iterations=3000",
+                                                   "deck.checkpoints=1000", "deck.try_cures=false"])
+    stuck = slides["stuck"][0]
+    assert "The loss never rose" in stuck
+    learned, notes = slides["learned"]
+    assert "undecided" in learned and "always 0" not in learned
+    assert "has not learned it" in notes and "needs its hidden layer" not in notes
+    assert "adding a hidden layer" in slides["end"][1]
+    assert "stuck-cures" not in slides

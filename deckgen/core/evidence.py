@@ -25,7 +25,7 @@ class Evidence:
     saturated: tuple[tuple[int, int], ...]    # (layer, unit) of hidden units flat for every example
     dead_output: tuple[int, ...]              # examples whose output delta is exactly 0 (a saturated output)
     zero_inputs: tuple[int, ...]              # examples whose inputs are all 0, in a network with no bias
-    rises: int                                # iterations after which the loss rose
+    rises: int                                # iterations after which the loss rose (beyond rounding)
     first_rise: int | None
 
 
@@ -60,6 +60,6 @@ def evidence(trace, t: int) -> Evidence:
     X = np.asarray(trace.get("X", t))
     zero_inputs = () if trace.bias else tuple(int(r) for r in range(X.shape[0]) if np.all(X[r] == 0.0))
     loss = np.asarray(trace.series("loss"), dtype=float)
-    up = np.nonzero(np.diff(loss) > 0)[0]
+    up = np.nonzero(np.diff(loss) > 1e-9 * np.abs(loss[:-1]))[0]     # rises of rounding noise do not count
     return Evidence(t=t, shared=shared, saturated=saturated, dead_output=dead_output, zero_inputs=zero_inputs,
                     rises=int(len(up)), first_rise=int(up[0]) if len(up) else None)

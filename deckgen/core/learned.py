@@ -41,6 +41,10 @@ def binary_inputs(X: np.ndarray) -> Inputs | None:
     return Inputs(varying, constant)
 
 
+#: A unit whose output is this close to the middle of its range for some input has not decided.
+UNDECIDED = 0.02
+
+
 def threshold(activation: str) -> float:
     """Where a unit counts as "on": the middle of its range."""
     return 0.0 if activation in ("tanh", "relu") else 0.5
@@ -64,6 +68,8 @@ def unit_function(X: np.ndarray, outputs: np.ndarray, inputs: Inputs, names: tup
     """
     if len(inputs.varying) != 2:
         return None
+    if np.any(np.abs(outputs - threshold(activation)) < UNDECIDED):
+        return "undecided: some outputs sit at the middle"
     on = outputs > threshold(activation)
     bits: dict[tuple[int, ...], int] = {}
     for row, value in zip(X[:, list(inputs.varying)].astype(int), on):

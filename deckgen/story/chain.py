@@ -12,22 +12,41 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from deckgen.core.activations import layer_activations
-from deckgen.core.gradients import NUDGE, Factors, factors, loss_with, parse_weight
+from deckgen.core.gradients import NUDGE, Factors, factors, loss_with, parse_weight, slope
 from deckgen.errors import ConfigError, located
 from deckgen.story.slides import Slide
 from deckgen.story.views import MINUS, Layout, Num, Token, num, sig, tex_label, tok
 
 #: Examples a chain-rule slide works out (all of them are summed).
 _ROWS_OUTPUT, _ROWS_HIDDEN = 3, 2
-_SLOPE = {"sigmoid": r"a\,(1 - a)", "tanh": r"1 - a^{2}", "relu": r"[z > 0]"}
+_SLOPE = {"sigmoid": r"a\,(1 - a)", "tanh": r"1 - a^{2}", "relu": r"[a > 0]"}
 
 
-def chosen_weights(spec: tuple[str, ...] | None, layers: tuple[int, ...], where: str) -> list[tuple[int, int, int]]:
-    """The weights the chain-rule slides follow: ``deck.chain_rule``, or W{L}[0,0] and W1[0,0]."""
+def _active(trace, t: int, k: int) -> int:
+    """The first unit of layer ``k`` whose slope is not 0 for every example (a relu unit can be off for all)."""
+    if trace is None or not trace.has(f"a{k}", t):
+        return 0
+    act = layer_activations(len(trace.layers) - 1, trace.activation)[k - 1]
+    a = np.asarray(trace.get(f"a{k}", t))
+    for j in range(a.shape[1]):
+        if any(slope(act, float(v)) > 0 for v in a[:, j]):
+            return j
+    return 0
+
+
+def chosen_weights(spec: tuple[str, ...] | None, layers: tuple[int, ...], where: str, trace=None,
+                   t: int = 0) -> list[tuple[int, int, int]]:
+    """The weights the chain-rule slides follow: ``deck.chain_rule``, or by default one weight into the
+    output from the first hidden unit that is not off for every example, and one weight into that unit
+    of the first layer (W{L}[0,0] and W1[0,0] unless unit 1 is off)."""
     L = len(layers) - 1
     if spec is None:
-        return [(L, 0, 0)] + ([(1, 0, 0)] if L > 1 else [])
+        if L == 1:
+            return [(1, 0, 0)]
+        return [(L, _active(trace, t, L - 1), 0), (1, 0, _active(trace, t, 1))]
     out, errors = [], []
     for text in spec:
         k, i, j = parse_weight(text)
@@ -98,13 +117,13 @@ def _dl_da(trace, f: Factors, t: int, k: int, j: int, p: int) -> tuple[Token, ..
         L = len(trace.layers) - 1
         return (*tok(num(trace, f"a{L}", t, n, j, p)), Token(f" {MINUS} "), *tok(num(trace, "y", t, n, j, p), wrap=True),
                 Token(" = "), Token(sig(f.dl_da, p)))
-    out: list[Token] = []
+    out: list[Token] = [Token(f"{MINUS}(")]
     for m, path in enumerate(f.paths):
         if m:
             out.append(Token(" + "))
-        out += [Token(MINUS), *tok(num(trace, f"d{k + 1}", t, n, path.unit, p), wrap=True), Token("\u00b7"),
+        out += [*tok(num(trace, f"d{k + 1}", t, n, path.unit, p), wrap=True), Token("\u00b7"),
                 *tok(num(trace, f"W{k + 1}", t, j, path.unit, p), wrap=True)]
-    return (*out, Token(" = "), Token(sig(f.dl_da, p)))
+    return (*out, Token(")"), Token(" = "), Token(sig(f.dl_da, p)))
 
 
 def _da_dz(act: str, a: Num, f: Factors, p: int) -> tuple[Token, ...]:

@@ -27,7 +27,7 @@ class Facts:
     first_mae: str
     last_mae: str
     interval: str           # "every 10,000 iterations" or "at 5 chosen iterations"
-    trask_interval: bool    # checkpoints every 10,000 iterations, as Trask prints
+    trask_interval: bool    # checkpoints every 10,000 iterations, as Trask's 3-layer program prints the error
     hidden: bool            # the network has a hidden layer
     bias: bool              # every layer has a trained bias
     constant: str           # the name of an input that is 1 in every example (a bias in disguise), or ""
@@ -35,6 +35,8 @@ class Facts:
     squashes: bool          # the hidden activation squashes into a range (sigmoid, tanh), unlike relu
     output: str             # the output activation
     exact_outputs: bool     # some final output is exactly 0 or 1 in floating point
+    all_exact: bool         # every final output is
+    trask_prints_error: bool  # Trask's 3-layer program, which prints the mean absolute error while it trains
     rounded_outputs: bool   # some final output prints as 0 or 1 at the deck's precision, without being it
     examples: int
     outputs: int
@@ -71,13 +73,14 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
         interval = f"at {len(every)} chosen iterations" if len(every) != 1 else "at one chosen iteration"
     out = np.asarray(trace.get(f"a{L}", final_t), dtype=float) if trace.has(f"a{L}", final_t) else np.zeros((0, 0))
     exact = bool(np.any((out == 0.0) | (out == 1.0)))
+    all_exact = bool(out.size) and bool(np.all((out == 0.0) | (out == 1.0)))
     shown = {fmt(v, config.deck.precision) for v in out.ravel()}
     rounded = not exact and bool(shown & {fmt(0.0, config.deck.precision), fmt(1.0, config.deck.precision)})
     return Facts(
         trask=trask, outcome=diagnosis["kind"], error_fell=bool(mae[last] < mae[0]),
         first_mae=fmt(mae[0], config.deck.precision), last_mae=fmt(mae[last], config.deck.precision),
-        interval=interval, trask_interval=trask and every == 10000,
+        interval=interval, trask_interval=trask and every == 10000 and config.data.dataset == "trask",
         hidden=L > 1, bias=bool(trace.bias), constant=constant, activation=trace.activation,
         squashes=trace.activation in ("sigmoid", "tanh"), output=OUTPUT, exact_outputs=exact,
-        rounded_outputs=rounded, examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
+        rounded_outputs=rounded, all_exact=all_exact, trask_prints_error=trask and config.data.dataset == "trask", examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
     )

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from deckgen.core.activations import layer_activations
+from deckgen.core.activations import ACTIVATIONS, OUTPUT, layer_activations
 from deckgen.core.learned import binary_inputs, unit_function, xor_like
 from deckgen.story.slides import Slide
-from deckgen.story.views import Layout, num, sig
+from deckgen.story.views import Layout, Token, num, sig, tok
 
 #: Inputs drawn on the one-neuron slide before the rest are left out.
 _NEURON_INPUTS = 5
@@ -53,7 +53,7 @@ def descent(trace, t: int, layout: Layout, weight: tuple[int, int, int] | None, 
     p = layout.precision
     n = int(trace.get("X", t).shape[0])
     ctx: dict[str, Any] = {"eta": eta, "loss": num(trace, "loss", t, 0, 0, p), "mae": num(trace, "mae", t, 0, 0, p),
-                           "examples": n, "scaled": sig(float(trace.learning_rate) * n, p), "many": n > 1}
+                           "examples": n, "scaled": f"{float(trace.learning_rate) * n:g}", "many": n > 1}
     if weight is not None:
         k, i, j = weight
         ctx.update(weight=rf"W_{{{k}}}[{i},{j}]", dW=num(trace, f"dW{k}", t, i, j, p),
@@ -102,7 +102,8 @@ def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
     for k, u in units:
         function = unit_function(X, np.asarray(trace.get(f"a{k}", t))[:, u], inputs, names, acts[k - 1])
         columns.append({"label": f"hidden {u + 1}" if k < L else ("output" if trace.layers[-1] == 1 else f"output {u + 1}"),
-                        "function": function or "no simple rule", "cls": "named" if function else ""})
+                        "function": function or "no simple rule",
+                        "cls": "named" if function and not function.startswith("undecided") else ""})
     rows = [{"inputs": tuple(num(trace, "X", t, r, c, p) for c in inputs.varying),
              "units": tuple(num(trace, f"a{k}", t, r, u, p) for k, u in units),
              "target": num(trace, "y", t, r, 0, p)} for r in range(X.shape[0])]
@@ -111,6 +112,8 @@ def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
     ctx = {"inputs": tuple(names[c] for c in inputs.varying), "columns": tuple(columns), "rows": tuple(rows),
            "constant": ", ".join(names[c] for c in inputs.constant), "formula": formula,
            "xor": " XOR ".join(names[c] for c in xor) if xor else "",
+           "xor_learned": bool(xor) and "XOR" in columns[-1]["function"] and L > 1,
+           "xor_failed": bool(xor) and "XOR" not in columns[-1]["function"],
            "hidden_named": "; ".join(c["function"] for c in columns[:-1] if c["cls"]) if L > 1 else ""}
     return Slide("slides/learned.html", "learned", ctx=ctx)
 
@@ -118,9 +121,13 @@ def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
 def _formula(trace, layout: Layout, t: int) -> dict[str, Any]:
     """The output of a network with no hidden layer, written as a formula of its inputs with its weights."""
     p = layout.precision
-    terms = [{"w": num(trace, "W1", t, i, 0, p), "x": layout.feature_names[i] if i < len(layout.feature_names) else f"x{i + 1}"}
-             for i in range(trace.layers[0])]
-    return {"terms": tuple(terms), "bias": num(trace, "b1", t, 0, 0, p) if trace.bias else None}
+    parts: list[Token] = []
+    for i in range(trace.layers[0]):
+        name = layout.feature_names[i] if i < len(layout.feature_names) else f"x{i + 1}"
+        parts += [*([Token(" + ")] if i else []), *tok(num(trace, "W1", t, i, 0, p), wrap=True), Token(f"\u00b7{name}")]
+    if trace.bias:
+        parts += [Token(" + "), *tok(num(trace, "b1", t, 0, 0, p), wrap=True)]
+    return {"op": ACTIVATIONS[OUTPUT].op, "tokens": tuple(parts)}
 
 
 def _mistakes(trace, layout: Layout, dataset, t: int) -> Slide:

@@ -74,7 +74,7 @@ def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
     if trace.complete and kept == len(trace.kept):
         text = f"`trace.npz` beside it holds every matrix of all {kept:,} iterations."
     else:
-        text = (f"`trace.npz` beside it holds every matrix of the {kept:,} iterations shown "
+        text = (f"`trace.npz` beside it holds every matrix of {kept:,} of the iterations (those the slides need) "
                 f"and the error of all {errors:,}.")
     return {"text": text, "budget": budget}
 
@@ -121,10 +121,12 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
               matrices=tuple(layout.matrix(trace, f"W{k}", 0, animate=True) for k in range(1, L + 1))
               + (tuple(layout.matrix(trace, f"b{k}", 0) for k in range(1, L + 1)) if trace.bias else ()),
               ctx={"seed": config.training.seed, "explicit": config.network.weights is not None,
+                   "zero_biases": trace.bias and config.network.biases is None,
                    "low": fmt(low, 0), "high": fmt(high, 0),
                    "draw": f"{high - low:g} * random() {'-' if low < 0 else '+'} {abs(low):g}"}),
     ]
-    followed = chosen_weights(deck.chain_rule, tuple(layers), config.where("deck.chain_rule"))
+    followed = chosen_weights(deck.chain_rule, tuple(layers), config.where("deck.chain_rule"), trace,
+                              explain[0] if explain else 0)
     if explain:   # one unit by hand, the first worked cell of the first z1 slide
         slides.append(neuron(trace, layout, explain[0], b.cells("z1", explain[0])[0][0]))
     for n, t in enumerate(explain):
@@ -143,7 +145,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
         prediction, target = layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t)
         slides.append(Slide(
             "slides/checkpoint.html", f"checkpoint-{t}", animate=True, matrices=(prediction, target, *weights),
-            ctx={"t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0), "prediction": prediction, "target": target,
+            ctx={"t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0),
+                 "regular": isinstance(deck.checkpoints, int) and t % deck.checkpoints == 0, "prediction": prediction, "target": target,
                  "weights": weights,
                  "diagram": diagram(trace, layout, t, node_names, weight_labels=False) if trace.has("W1", t) else None}))
     slides.append(Slide("slides/curve.html", "curve",

@@ -20,7 +20,8 @@ _TEMPLATES = {"stuck": "slides/trouble-stuck.html", "overshot": "slides/trouble-
 def cures_slide(cures: tuple, diag: dict[str, Any], mae: str) -> Slide:
     """What was tried on a failed run and what each cure gave (``cures``: see ``deckgen.run.cures.cure_rows``)."""
     return Slide("slides/trouble-cures.html", f"{diag['kind']}-cures",
-                 ctx={"cures": tuple(cures), "mae": mae, "helped": any(c["says"] == "helped" for c in cures)})
+                 ctx={"cures": tuple(cures), "mae": mae, "all_helped": all(c["says"] == "helped" for c in cures),
+                      "some_helped": any(c["says"] == "helped" for c in cures)})
 
 
 def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta: str, figure: str) -> Slide:
@@ -52,4 +53,6 @@ def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta
                        "all": len(ev.dead_output) == trace.get(f"d{L}", t).shape[0]}
     if ev and ev.zero_inputs:
         ctx["zero_inputs"] = ", ".join(str(r) for r in ev.zero_inputs)
+    if diag["kind"] == "stuck":
+        del ctx["learning_rate"]          # a plateau is not a matter of step size: its slide does not mention it
     return Slide(_TEMPLATES[diag["kind"]], diag["kind"], ctx=ctx)
