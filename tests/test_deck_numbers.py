@@ -64,8 +64,9 @@ def test_slide_count_follows_the_network_depth(default_deck):
     steps = re.findall(r'<section id="t0-([^"]+)"', html)
     L = len(trace.layers) - 1
     # forward: z, f, a per layer; error; output delta; per hidden layer e and d; dW per layer;
-    # the chain rule for W{L}[0,0] and W1[0,0], gradient descent; update per layer; did the step help
-    assert len(steps) == 3 * L + 2 + 2 * (L - 1) + L + 2 + 1 + L + 1
+    # the slope of sigmoid (one activation); the chain rule for W{L}[0,0] and W1[0,0], gradient descent;
+    # update per layer; did the step help
+    assert len(steps) == 3 * L + 2 + 1 + 2 * (L - 1) + L + 2 + 1 + L + 1
     assert steps[:4] == ["z1", "f1", "a1", "z2"]
     assert steps[-3:] == ["update-W1", "update-W2", "step"]
 

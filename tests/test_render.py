@@ -112,7 +112,8 @@ def test_a_missing_templates_folder_in_the_deck_file_is_reported(tmp_path):
 def test_each_activation_curve_is_drawn_once_and_every_iteration_marks_its_sums_over_it(tmp_path):
     out = tmp_path / "deck"
     build(load_config(None, SHORT + ["deck.explain=[0, 1, 2]", "network.activation=tanh"]), out)
-    assert sorted(p.name for p in (out / "figures").iterdir()) == ["mae.svg", "sigmoid.svg", "tanh.svg"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == ["mae.svg", "sigmoid-slope.svg", "sigmoid.svg",
+                                                                 "tanh-slope.svg", "tanh.svg"]
     html = (out / "index.html").read_text()
     trace = load_trace(out)
     left, bottom, w, h = AXES
@@ -157,3 +158,22 @@ def test_sums_beyond_the_plot_are_drawn_at_its_edge_and_marked():
     assert (below.x, below.y) == (low.x, low.y) and not low.beyond
     assert (above.x, above.y) == (far.x, far.y) == (high.x, high.y) and not high.beyond
     assert len(plot.points(np.array([np.nan, 0.0]))) == 1
+
+
+def test_the_slope_slide_derives_the_slope_and_marks_the_sums_on_it(tmp_path):
+    """Before the first delta slide of each activation: its derivative worked out, plotted, with the sums marked."""
+    import numpy as np
+
+    out = tmp_path / "deck"
+    build(load_config(None, SHORT), out)
+    html = (out / "index.html").read_text()
+    section = re.search(r'<section id="t0-slope2".*?</section>', html, re.S).group(0)
+    assert 'src="figures/sigmoid-slope.svg"' in section and "The largest slope is 0.25, at z = 0" in section
+    trace = load_trace(out)
+    z = trace.get("z2", 0)
+    slopes = np.exp(-z) / (1 + np.exp(-z)) ** 2
+    assert len(re.findall(r'<circle class="point', section)) == z.size
+    low, high = re.search(r"have slopes from ([\d.]+) to ([\d]+\.[\d]+)", section).groups()
+    assert float(low) == pytest.approx(slopes.min(), abs=5e-4) and float(high) == pytest.approx(slopes.max(), abs=5e-4)
+    ids = re.findall(r'<section id="(t0-[^"]+)"', html)
+    assert ids.index("t0-slope2") + 1 == ids.index("t0-d2")

@@ -66,7 +66,7 @@ def test_transposed_operands_keep_trace_coordinates():
 def test_step_order_for_two_hidden_layers():
     story, _ = story_for("network.layers=[3,4,3,1]")
     ids = [s.id[3:] for s in story.slides if s.id.startswith("t0-")]
-    assert ids == ["z1", "f1", "a1", "z2", "f2", "a2", "z3", "f3", "a3", "e3", "d3", "e2", "d2", "e1", "d1",
+    assert ids == ["z1", "f1", "a1", "z2", "f2", "a2", "z3", "f3", "a3", "e3", "slope3", "d3", "e2", "d2", "e1", "d1",
                    "dW1", "dW2", "dW3", "chain-W3-0-0", "chain-W1-0-0", "descent", "update-W1", "update-W2",
                    "update-W3", "step"]
 

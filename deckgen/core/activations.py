@@ -32,6 +32,9 @@ class Activation:
     slope_of: str        # the same with {a} for the argument, for the trace's formulas
     slope_op: str        # the operator before the a matrix on the delta slide: "⊙ a(1−a) of"
     verb: str            # what the activation slide does to the sums: "squash with sigmoid"
+    gradient: Callable[[np.ndarray], np.ndarray] = None   # f'(z), for plotting the slope
+    steepest: str = ""   # the largest slope and where: "0.25, at z = 0"
+    derivation: str = "" # f'(z) worked out, in LaTeX
 
 
 # sigmoid as Trask writes it, 1/(1+exp(-z)) and e*(a*(1-a)), gives his numbers bit for bit.
@@ -72,17 +75,22 @@ ACTIVATIONS: dict[str, Activation] = {
         "sigmoid", _sigmoid, _sigmoid_delta, lambda z: 1.0 / (1.0 + np.exp(-z)),
         symbol=r"\sigma", applied=r"\sigma({z})", definition=r"\sigma(z) = \frac{1}{1 + e^{-z}}", op="\u03c3",
         slope=r"a \odot (1 - a)", slope_of=r"{a} \odot (1 - {a})", slope_op="\u2299 a(1\u2212a) of",
-        verb="squash with sigmoid"),
+        verb="squash with sigmoid", gradient=lambda z: np.exp(-z) / (1.0 + np.exp(-z)) ** 2,
+        steepest="0.25, at z = 0",
+        derivation=r"\sigma'(z) = \frac{e^{-z}}{(1 + e^{-z})^{2}} = \frac{1}{1 + e^{-z}} \cdot \frac{e^{-z}}{1 + e^{-z}}"
+                   r" = \sigma(z)\,(1 - \sigma(z))"),
     "tanh": Activation(
         "tanh", _tanh, _tanh_delta, np.tanh,
         symbol=r"\tanh", applied=r"\tanh({z})", definition=r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
         op="tanh", slope=r"(1 - a^{2})", slope_of=r"(1 - {a}^{{2}})", slope_op="\u2299 (1\u2212a\u00b2) of",
-        verb="squash with tanh"),
+        verb="squash with tanh", gradient=lambda z: 1.0 - np.tanh(z) ** 2, steepest="1, at z = 0",
+        derivation=r"\tanh'(z) = \frac{(e^{z} + e^{-z})^{2} - (e^{z} - e^{-z})^{2}}{(e^{z} + e^{-z})^{2}} = 1 - \tanh^{2}(z)"),
     "relu": Activation(
         "relu", _relu, _relu_delta, lambda z: np.maximum(0.0, z),
         symbol=r"\mathrm{relu}", applied=r"\max(0, {z})", definition=r"\mathrm{relu}(z) = \max(0, z)",
         op="relu", slope=r"[a > 0]", slope_of=r"[{a} > 0]", slope_op="\u2299 [a>0] of",
-        verb="apply relu"),
+        verb="apply relu", gradient=lambda z: (np.asarray(z) > 0).astype(float), steepest="1, for every z > 0",
+        derivation=r"\mathrm{relu}'(z) = \begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}"),
 }
 
 #: The activation of the output layer (hidden layers use ``network.activation``).

@@ -109,7 +109,8 @@ def activation_figure(spec: dict, theme: str = "white") -> Figure:
     :mod:`deckgen.story.curves`), so nothing here may move the axes: no
     constrained layout, no autoscaling, and a fixed figure size.
     """
-    f = ACTIVATIONS[spec["activation"]].curve
+    act = ACTIVATIONS[spec["activation"]]
+    f = act.gradient if spec.get("slope") else act.curve
     (x0, x1), (y0, y1) = spec["x"], spec["y"]
     xs = np.linspace(x0, x1, 400)
     rc, colours = figure_style(theme)
@@ -122,7 +123,12 @@ def activation_figure(spec: dict, theme: str = "white") -> Figure:
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         ax.set_xlabel("z (weighted sum)")
-        ax.set_ylabel(f"{spec['activation']}(z)")
+        ax.set_ylabel(f"slope of {spec['activation']}" if spec.get("slope") else f"{spec['activation']}(z)")
+        if spec.get("slope"):      # the steepest the slope gets: no delta can be larger than the error times this
+            top = float(np.max(f(xs)))
+            ax.axhline(top, color=colours["error"], linestyle="--", linewidth=1.2)
+            ax.annotate("largest slope " + f"{top:.2f}".rstrip("0").rstrip("."), (x0 + 0.03 * (x1 - x0), top), xytext=(0, 6),
+                        textcoords="offset points", color=colours["error"], fontsize=13)
         ax.grid(True, alpha=0.3)
     return fig
 

@@ -43,6 +43,11 @@ class Frame:
     activation: str
     x: tuple[float, float]
     y: tuple[float, float]
+    slope: bool = False          # the figure plots f'(z) rather than f(z)
+
+    def value(self, z):
+        a = ACTIVATIONS[self.activation]
+        return (a.gradient if self.slope else a.curve)(z)
 
     @property
     def width(self) -> float:
@@ -54,14 +59,14 @@ class Frame:
 
     def spec(self, path: str) -> dict:
         """What the render stage needs to draw the figure."""
-        return {"kind": "activation", "path": path, "activation": self.activation,
+        return {"kind": "activation", "path": path, "activation": self.activation, "slope": self.slope,
                 "x": list(self.x), "y": list(self.y), "size": list(SIZE), "axes": list(AXES)}
 
     def place(self, z: float) -> tuple[float, float, bool]:
         """The SVG position of ``(z, f(z))`` as matplotlib draws it, z clamped to the plotted range."""
         lo, hi = self.x
         clamped = min(max(z, lo), hi)
-        fz = float(ACTIVATIONS[self.activation].curve(np.array(clamped)))
+        fz = float(self.value(np.array(clamped)))
         fx = (clamped - lo) / (hi - lo)
         fy = (fz - self.y[0]) / (self.y[1] - self.y[0])
         left, bottom, w, h = AXES
@@ -85,9 +90,10 @@ class Frame:
         return tuple(out)
 
 
-def frame(activation: str) -> Frame:
-    """The fixed frame of an activation's curve: z in -REACH..REACH, f(z) over that range with a margin."""
-    values = ACTIVATIONS[activation].curve(np.linspace(-REACH, REACH, 401))
+def frame(activation: str, slope: bool = False) -> Frame:
+    """The fixed frame of an activation's curve (or its slope): z in -REACH..REACH, the values over that
+    range with a margin."""
+    values = Frame(activation, (0, 0), (0, 0), slope).value(np.linspace(-REACH, REACH, 401))
     lo, hi = float(values.min()), float(values.max())
     pad = _PAD * (hi - lo)
-    return Frame(activation, (-REACH, REACH), (lo - pad, hi + pad))
+    return Frame(activation, (-REACH, REACH), (lo - pad, hi + pad), slope)

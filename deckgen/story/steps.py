@@ -14,8 +14,8 @@ import numpy as np
 from deckgen.core.activations import ACTIVATIONS, layer_activations
 from deckgen.story.curves import frame
 from deckgen.story.slides import Slide
-from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, fmt, num, parse_number, pick, split_name, tex_label,
-                                 tok)
+from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, fmt, num, parse_number, pick, sig, split_name,
+                                 tex_label, tok)
 
 
 class Steps:
@@ -146,6 +146,21 @@ class Steps:
                           "beyond": sum(p.beyond for p in points), "reach": f"{plot.x[1]:g}",
                           "count": int(z.size), "zmin": self.n(f"z{k}", t, *map(int, low)),
                           "zmax": self.n(f"z{k}", t, *map(int, high))})
+
+    def slope(self, t: int, k: int) -> Slide:
+        """The slope of layer ``k``'s activation, derived, with this iteration's sums marked on it."""
+        act = self.acts[k - 1]
+        plot = frame(act, slope=True)
+        path = f"figures/{act}-slope.svg"
+        if not any(spec["path"] == path for spec in self.figures):
+            self.figures.append(plot.spec(path))
+        z = np.asarray(self.trace.get(f"z{k}", t), dtype=float)
+        slopes = np.asarray(ACTIVATIONS[act].gradient(z), dtype=float)
+        return Slide("slides/slope.html", f"t{t}-slope{k}", formula=ACTIVATIONS[act].derivation,
+                     ctx={"activation": act, "figure": path, "width": f"{plot.width:g}", "height": f"{plot.height:g}",
+                          "points": plot.points(z), "steepest": ACTIVATIONS[act].steepest, "layer": k,
+                          "smallest": sig(float(np.nanmin(slopes)), self.p), "largest": sig(float(np.nanmax(slopes)), self.p),
+                          "flat": int(np.sum(slopes < 0.01)), "count": int(slopes.size)})
 
     def error(self, t: int) -> Slide:
         tr, L = self.trace, self.L

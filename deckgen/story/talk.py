@@ -27,6 +27,18 @@ from deckgen.story.views import Layout, fmt, num, pick
 MAE_FIGURE = "figures/mae.svg"
 
 
+def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
+    """``steps`` with a slide on the slope of each activation before the first delta slide that uses it."""
+    out, seen = [], set()
+    for slide in steps:
+        k = slide.ctx.get("k") if slide.template == "slides/delta.html" else None
+        if k is not None and b.acts[k - 1] not in seen:
+            seen.add(b.acts[k - 1])
+            out.append(b.slope(t, k))
+        out.append(slide)
+    return out
+
+
 def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
     """The data as read from the file (text, no trace numbers), cut like the matrices."""
     if not dataset.raw or not dataset.raw_header:
@@ -137,6 +149,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
             why.append(descent(trace, t, layout, followed[0] if followed else None, b.eta))
             at = next(m for m, s in enumerate(steps) if s.template == "slides/update.html")
             steps = steps[:at] + why + steps[at:]
+            steps = _with_slopes(b, t, steps)
         slides += steps
         slides.append(step(trace, t, layout))
     for t in checkpoints:
