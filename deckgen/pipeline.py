@@ -178,7 +178,7 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
     try:
         with staging(out, force) as tmp, np.errstate(all="ignore"):   # installed into out only when all is written
             write_deck(story, trace, config, tmp, session=session, extra_figures=extra_figures, worker=worker,
-                       cache_copy=cache_copy)
+                       cache_copy=cache_copy, compiled=cache.templates if cache is not None else None)
             lap("render")
             if cache_copy is not None:
                 remember(trace, config, key, cache=cache, session=session, staged=cache_copy)

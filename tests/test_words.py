@@ -65,6 +65,7 @@ def test_the_words_fit_the_network(tmp_path, activation, bias, layers):
 def test_trasks_talk_names_his_program_and_other_data_does_not(tmp_path):
     slides, _ = build(tmp_path, "trask", None, ["training.iterations=20001", "deck.checkpoints=10000"])
     assert "Trask\u2019s program prints this number" in slides["checkpoint-10000"][1]
+    assert "x1 NOR x2; x1 NAND x2); on those, one line is enough" in slides["why-xor"][0]
     assert "every 10,000 iterations" in slides["checkpoint-10000"][1]
     slides, _ = build(tmp_path, "xor", None, ['data.dataset="xor"'])
     notes = " ".join(n for _, n in slides.values())
@@ -78,6 +79,7 @@ def test_the_outcome_chooses_the_story(tmp_path):
     assert mae[-1] > 0.2
     assert "where it gets stuck" in stuck["title"][1] and "down to" not in stuck["title"][1]
     assert "never exactly 0 or 1" not in stuck["predictions"][1]
+    assert "hidden units did not find such features" in stuck["why-xor"][0]
     fast, trace = build(tmp_path, "fast", REPO / "decks" / "too-fast.toml", ["training.iterations=2000"])
     assert "overshoot" in fast["title"][1]
     out = trace.get("a2", trace.last - 1)

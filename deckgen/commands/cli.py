@@ -20,7 +20,7 @@ import click
 from deckgen import __version__
 from deckgen.commands.options import (OUT_HINT, PathType, all_overrides, compare_option, config_argument, debug_option,
                                      given, load, no_cache_option, open_cache, quiet_option, run_build, set_option,
-                                     templates_option)
+                                     templates_option, warn_about_cache)
 from deckgen.commands.export import (build_inputs, check_target, export_pdf, export_single_file, find_browser,
                                      require_playwright)
 from deckgen.commands.new import new_deck
@@ -30,7 +30,6 @@ from deckgen.config.schema import default_text
 from deckgen.errors import DeckgenError, count, one_line
 from deckgen.output import EXPORT_PREFIX, Terminated, scratch_folder, unlock
 from deckgen.run.cache import TraceCache
-from deckgen.run.cachedir import setting_warnings
 from deckgen.run.serve import DevServer
 
 
@@ -310,9 +309,7 @@ def cache_info() -> None:
     Example:
       deckgen cache info
     """
-
-    for problem in setting_warnings()[0]:
-        click.echo(f"deckgen: warning: {one_line(problem)}", err=True)
+    warn_about_cache()
     info = TraceCache().info()
     click.echo(f"{info.folder}: {count(info.entries, 'run')}, {info.size / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB")
 
@@ -326,10 +323,7 @@ def cache_clear() -> None:
     Example:
       deckgen cache clear
     """
-
-
-    for problem in setting_warnings()[0]:
-        click.echo(f"deckgen: warning: {one_line(problem)}", err=True)
+    warn_about_cache()
     cache_ = TraceCache()
     removed, foreign = cache_.clear()
     click.echo(f"Removed {count(removed, 'cached run')} from {cache_.folder}")

@@ -95,10 +95,15 @@ def open_cache(no_cache: bool):
     """The user's trace cache, or None with --no-cache (or DECKGEN_NO_CACHE=1)."""
     if no_cache or os.environ.get("DECKGEN_NO_CACHE", "").lower() not in ("", "0", "false", "no"):
         return None
+    return TraceCache() if warn_about_cache() else None
+
+
+def warn_about_cache() -> bool:
+    """Print a warning line for each problem with the cache's settings; whether the cache can be used."""
     problems, usable = setting_warnings()
     for problem in problems:
         click.echo(f"deckgen: warning: {one_line(problem)}", err=True)
-    return TraceCache() if usable else None
+    return usable
 
 
 def run_build(cfg, out, *, force: bool = False, no_cache: bool = False, quiet: bool = False,

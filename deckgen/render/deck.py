@@ -22,7 +22,7 @@ from deckgen.story import Story
 
 def write_deck(story: Story, trace, config: Config, folder: Path, *, session=None,
                extra_figures: tuple = (), worker: FigureWorker | None = None,
-               cache_copy: Path | None = None) -> list[Path]:
+               cache_copy: Path | None = None, compiled: Path | None = None) -> list[Path]:
     """Render a story into an empty ``folder``: index.html, assets, figures and the trace.
 
     The folder gets the deck's trace (light unless ``deck.full_trace``, see
@@ -58,7 +58,7 @@ def write_deck(story: Story, trace, config: Config, folder: Path, *, session=Non
         if session is not None:
             env = session.envs.get(user_dirs) or session.envs.setdefault(user_dirs, make_environment(user_dirs))
         else:
-            env = make_environment(user_dirs)
+            env = make_environment(user_dirs, compiled)
         written = copy_assets(folder, story.theme, user_dirs)
         for spec in extra_figures:
             from deckgen.render.figures import draw_compare, figure_token   # matplotlib: only when drawn here

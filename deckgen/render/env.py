@@ -11,8 +11,8 @@ import textwrap
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError,
-                    select_autoescape)
+from jinja2 import (Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined,
+                    TemplateError, TemplateSyntaxError, select_autoescape)
 from latex2mathml.converter import convert
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -28,9 +28,22 @@ _ROLE_COLOUR = re.compile(r'mathcolor="([a-z]+)"')
 SLIDE_WIDTH, SLIDE_HEIGHT = 1280, 720
 
 
-def make_environment(user_dirs: list[Path] | tuple[Path, ...] = ()) -> Environment:
-    """An environment searching the user's folders first, then the built-in templates."""
+def make_environment(user_dirs: list[Path] | tuple[Path, ...] = (), compiled: Path | None = None) -> Environment:
+    """An environment searching the user's folders first, then the built-in templates.
+
+    ``compiled``: a folder where Jinja2 keeps the templates it compiled (checked
+    against each template's source), so the next build loads them instead of
+    compiling them again.
+    """
+    bytecode = None
+    if compiled is not None:
+        try:
+            compiled.mkdir(parents=True, exist_ok=True)
+            bytecode = FileSystemBytecodeCache(str(compiled))
+        except OSError:      # a read-only or odd cache folder: compile as usual
+            bytecode = None
     env = Environment(
+        bytecode_cache=bytecode,
         loader=FileSystemLoader([str(p) for p in user_dirs] + [str(templates_dir())]),
         autoescape=select_autoescape(["html", "svg", "xml"], default_for_string=True),
         undefined=StrictUndefined,

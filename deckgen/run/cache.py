@@ -26,6 +26,7 @@ evicting the least recently used entries.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -47,6 +48,9 @@ from deckgen.run.cachedir import default_dir, default_limit
 
 FORMAT = 1
 ENTRY = "entry.json"
+#: The folder of compiled templates inside the cache, and the files Jinja2 writes there.
+COMPILED = "templates"
+_COMPILED_FILE = re.compile(r"__jinja2_[0-9a-f]+\.cache")
 #: An entry's folder is ``KEY[:2]/KEY`` with KEY a SHA-256 hex digest; nothing else in the folder is ours.
 _KEY = re.compile(r"[0-9a-f]{64}")
 #: Leftovers of an interrupted write: ``.put-*`` staging folders and ``.old-*`` replaced entries.
@@ -143,6 +147,11 @@ class TraceCache:
         self.folder = Path(folder) if folder is not None else default_dir()
         self.limit = default_limit() if limit is None else int(limit)
         self.corrupt: list[str] = []     # keys found corrupt (and removed) by this object
+
+    @property
+    def templates(self) -> Path:
+        """Where Jinja2 keeps its compiled templates between builds (cleared with the runs)."""
+        return self.folder / COMPILED
 
     def _entry(self, key: str) -> Path:
         return self.folder / key[:2] / key
@@ -294,6 +303,15 @@ class TraceCache:
         if not self.folder.is_dir():
             return 0, foreign
         for child in sorted(self.folder.iterdir()):
+            if child.name == COMPILED and child.is_dir() and not child.is_symlink():
+                for f in child.iterdir():
+                    if _COMPILED_FILE.fullmatch(f.name) and f.is_file():
+                        f.unlink()
+                    else:
+                        foreign.append(f)
+                with contextlib.suppress(OSError):
+                    child.rmdir()
+                continue
             if _SCRATCH.fullmatch(child.name) and child.is_dir() and not child.is_symlink():
                 if not _remove_entry(child):
                     foreign.append(child)

@@ -83,7 +83,9 @@ def learned(trace, layout: Layout, dataset, t: int) -> list[Slide]:
     X = trace.get("X", t)
     inputs = binary_inputs(np.asarray(X))
     if inputs is not None and len(inputs.varying) == 2 and X.shape[0] <= 16:
-        return [_truth_table(trace, layout, dataset, t, inputs)]
+        table = _truth_table(trace, layout, dataset, t, inputs)
+        xor = xor_like(np.asarray(X), np.asarray(trace.get("y", t)))
+        return [table, _why_xor(trace, layout, dataset, t, xor, table)] if xor else [table]
     if dataset.class_names and len(dataset.class_names) == trace.layers[-1] >= 2:
         return [_mistakes(trace, layout, dataset, t)]
     return []
@@ -116,6 +118,24 @@ def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
            "xor_failed": bool(xor) and "XOR" not in columns[-1]["function"],
            "hidden_named": "; ".join(c["function"] for c in columns[:-1] if c["cls"]) if L > 1 else ""}
     return Slide("slides/learned.html", "learned", ctx=ctx)
+
+
+def _why_xor(trace, layout: Layout, dataset, t: int, xor: tuple[int, int], table: Slide) -> Slide:
+    """Why XOR needs a hidden layer: its four corners, and what this network made of them."""
+    p, L = layout.precision, len(trace.layers) - 1
+    a, b = (dataset.feature_names[c] for c in xor)
+    X = np.asarray(trace.get("X", t))
+    corners = []
+    for r in range(X.shape[0]):
+        corner = (int(X[r, xor[0]]), int(X[r, xor[1]]))
+        if corner not in [c["corner"] for c in corners]:
+            corners.append({"corner": corner, "a": num(trace, "X", t, r, xor[0], p), "b": num(trace, "X", t, r, xor[1], p),
+                            "target": num(trace, "y", t, r, 0, p), "output": num(trace, f"a{L}", t, r, 0, p)})
+    learned_it = bool(table.ctx["xor_learned"])
+    ctx = {"a": a, "b": b, "corners": tuple({k: v for k, v in c.items() if k != "corner"} for c in corners),
+           "hidden": L > 1, "learned": learned_it, "named": table.ctx["hidden_named"],
+           "mae": num(trace, "mae", t, 0, 0, p)}
+    return Slide("slides/xor.html", "why-xor", ctx=ctx)
 
 
 def _formula(trace, layout: Layout, t: int) -> dict[str, Any]:
