@@ -138,3 +138,15 @@ def test_xor_without_a_hidden_layer_is_named_for_what_it_is(tmp_path):
     assert "has not learned it" in notes and "needs its hidden layer" not in notes
     assert "adding a hidden layer" in slides["end"][1]
     assert "stuck-cures" not in slides
+
+
+def test_a_relu_unit_is_on_above_zero_and_never_called_undecided():
+    from deckgen.core.learned import binary_inputs, unit_function
+
+    X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
+    inputs = binary_inputs(X)
+    names = ("x1", "x2", "x3")
+    assert unit_function(X, np.array([0.0, 0.0, 3.1, 0.0]), inputs, names, "relu") == "x1 AND NOT x2"
+    assert unit_function(X, np.array([0.0, 0.0, 0.0, 0.0]), inputs, names, "relu") == "always 0"
+    assert unit_function(X, np.array([0.5, 0.5, 0.5, 0.5]), inputs, names, "sigmoid").startswith(
+        "undecided: every output sits")

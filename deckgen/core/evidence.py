@@ -22,6 +22,7 @@ SAME = 0.02
 class Evidence:
     t: int                                    # the iteration the findings are read at
     shared: tuple[int, int] | None            # two examples with the same hidden code, different targets, opposite deltas
+    shared_flat: bool                         # ... and that code sits where every hidden unit is flat
     saturated: tuple[tuple[int, int], ...]    # (layer, unit) of hidden units flat for every example
     dead_output: tuple[int, ...]              # examples whose output delta is exactly 0 (a saturated output)
     zero_inputs: tuple[int, ...]              # examples whose inputs are all 0, in a network with no bias
@@ -54,6 +55,7 @@ def evidence(trace, t: int) -> Evidence:
                     break
             if shared:
                 break
+    shared_flat = bool(shared) and bool(np.all(_slope(acts[L - 2], np.asarray(trace.get(f"a{L - 1}", t))[list(shared)]) < FLAT))
     saturated = tuple((k, j) for k in range(1, L) for j in range(trace.layers[k])
                       if np.all(_slope(acts[k - 1], np.asarray(trace.get(f"a{k}", t))[:, j]) < FLAT))
     dead_output = tuple(int(r) for r in range(d.shape[0]) if np.all(d[r] == 0.0)) if trace.has(f"d{L}", t) else ()
@@ -61,5 +63,5 @@ def evidence(trace, t: int) -> Evidence:
     zero_inputs = () if trace.bias else tuple(int(r) for r in range(X.shape[0]) if np.all(X[r] == 0.0))
     loss = np.asarray(trace.series("loss"), dtype=float)
     up = np.nonzero(np.diff(loss) > 1e-9 * np.abs(loss[:-1]))[0]     # rises of rounding noise do not count
-    return Evidence(t=t, shared=shared, saturated=saturated, dead_output=dead_output, zero_inputs=zero_inputs,
+    return Evidence(t=t, shared=shared, shared_flat=shared_flat, saturated=saturated, dead_output=dead_output, zero_inputs=zero_inputs,
                     rises=int(len(up)), first_rise=int(up[0]) if len(up) else None)

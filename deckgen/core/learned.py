@@ -46,7 +46,7 @@ UNDECIDED = 0.02
 
 
 def threshold(activation: str) -> float:
-    """Where a unit counts as "on": the middle of its range."""
+    """Where a unit counts as "on": the middle of its range (relu, unbounded above: anything above 0)."""
     return 0.0 if activation in ("tanh", "relu") else 0.5
 
 
@@ -68,8 +68,9 @@ def unit_function(X: np.ndarray, outputs: np.ndarray, inputs: Inputs, names: tup
     """
     if len(inputs.varying) != 2:
         return None
-    if np.any(np.abs(outputs - threshold(activation)) < UNDECIDED):
-        return "undecided: some outputs sit at the middle"
+    if activation != "relu" and np.any(np.abs(outputs - threshold(activation)) < UNDECIDED):
+        middle = np.abs(outputs - threshold(activation)) < UNDECIDED
+        return "undecided: " + ("every output sits" if np.all(middle) else "some outputs sit") + " at the middle"
     on = outputs > threshold(activation)
     bits: dict[tuple[int, ...], int] = {}
     for row, value in zip(X[:, list(inputs.varying)].astype(int), on):

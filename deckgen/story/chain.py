@@ -18,7 +18,7 @@ from deckgen.core.activations import layer_activations
 from deckgen.core.gradients import NUDGE, Factors, factors, loss_with, parse_weight, slope
 from deckgen.errors import ConfigError, located
 from deckgen.story.slides import Slide
-from deckgen.story.views import MINUS, Layout, Num, Token, num, sig, tex_label, tok
+from deckgen.story.views import MINUS, Layout, Num, Token, fmt, num, sig, tex_label, tok
 
 #: Examples a chain-rule slide works out (all of them are summed).
 _ROWS_OUTPUT, _ROWS_HIDDEN = 3, 2
@@ -99,8 +99,9 @@ def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str)
         "slope": r"\partial a / \partial z = " + _SLOPE[act],
         "rows": tuple(rows), "cut": len(rows) < len(per_example), "others": len(per_example) - len(rows),
         "total": sig(total, p), "dW": dW, "eta": eta, "from_matrix": sig(-trace.value(f"dW{k}", t, i, j) / lr, p),
-        "w": num(trace, f"W{k}", t, i, j, p), "loss": num(trace, "loss", t, 0, 0, p),
-        "nudge": f"{NUDGE:g}", "loss_after": sig(after, max(p, _decimals(after - before, p))),
+        "w": num(trace, f"W{k}", t, i, j, p), "nudge": f"{NUDGE:g}",
+        "loss_before": fmt(before, max(p, _decimals(after - before, p))),
+        "loss_after": fmt(after, max(p, _decimals(after - before, p))),
         "change": sig(after - before, p, sign=True), "predicted": sig(NUDGE * total, p, sign=True),
         "up": total > 0, "down": total < 0,
         "next": k + 1,

@@ -40,6 +40,7 @@ class Facts:
     rounded_outputs: bool   # some final output prints as 0 or 1 at the deck's precision, without being it
     examples: int
     outputs: int
+    binary_targets: bool    # every target is 0 or 1 (what "never exactly 0 or 1" is about)
 
     @property
     def converged(self) -> bool:
@@ -83,4 +84,5 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
         hidden=L > 1, bias=bool(trace.bias), constant=constant, activation=trace.activation,
         squashes=trace.activation in ("sigmoid", "tanh"), output=OUTPUT, exact_outputs=exact,
         rounded_outputs=rounded, all_exact=all_exact, trask_prints_error=trask and config.data.dataset == "trask", examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
+        binary_targets=bool(np.all(np.isin(np.asarray(trace.get("y", 0)), (0.0, 1.0)))),
     )

@@ -28,8 +28,9 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
     X, W = trace.get("X", t), trace.get("W1", t)
     n_in = X.shape[1]
     shown = list(range(min(n_in, _NEURON_INPUTS)))
-    height = 90 * len(shown) + 50
-    cy = height // 2
+    base = 90 * len(shown) + 50
+    height = base + (150 if trace.bias else 115)      # room below the unit for the bias, z and a
+    cy = base // 2
     inputs = []
     for pos, i in enumerate(shown):
         y = 45 + 90 * pos
@@ -37,11 +38,11 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
         inputs.append({"name": name, "x": num(trace, "X", t, row, i, p), "w": num(trace, "W1", t, i, 0, p),
                        "product": sig(float(X[row, i]) * float(W[i, 0]), p), "y": y,
                        # the label sits on its edge, a fifth of the way from the input to the neuron, where edges are far apart
-                       "lx": 250, "ly": round(y + 0.2 * (cy - y) - 10, 1)})
+                       "lx": 190, "ly": round(y + 0.12 * (cy - y) - 10, 1)})
     act = layer_activations(len(trace.layers) - 1, trace.activation)[0]
     ctx: dict[str, Any] = {
         "inputs": tuple(inputs), "more": n_in - len(shown), "height": height, "cy": cy,
-        "zy": cy - 22, "ay": cy + 30, "z": num(trace, "z1", t, row, 0, p), "a": num(trace, "a1", t, row, 0, p), "activation": act,
+        "by": cy + 98, "zy": cy + 134 if trace.bias else cy + 98, "ay": cy + 170 if trace.bias else cy + 134, "z": num(trace, "z1", t, row, 0, p), "a": num(trace, "a1", t, row, 0, p), "activation": act,
         "bias": num(trace, "b1", t, 0, 0, p) if trace.bias else None, "example": row,
         "unit": "hidden unit 1" if len(trace.layers) > 2 else "the output",
     }

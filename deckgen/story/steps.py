@@ -160,7 +160,7 @@ class Steps:
                      ctx={"activation": act, "figure": path, "width": f"{plot.width:g}", "height": f"{plot.height:g}",
                           "points": plot.points(z), "steepest": ACTIVATIONS[act].steepest, "layer": k,
                           "smallest": sig(float(np.nanmin(slopes)), self.p), "largest": sig(float(np.nanmax(slopes)), self.p),
-                          "flat": int(np.sum(slopes < 0.01)), "count": int(slopes.size)})
+                          "flat": int(np.sum(slopes < 0.01)), "count": int(slopes.size), "squashes": act != "relu"})
 
     def error(self, t: int) -> Slide:
         tr, L = self.trace, self.L
@@ -247,9 +247,10 @@ class Steps:
                 terms = [None if i is None else self.n(d, t, i, c) for i in rows]
                 value = self.lr * sum(self.shown_value(d, t, i, c) for i in range(n_examples))
                 dn = self.n(db, t, r, c)
+                summed = ((Token(f"{self.eta} \u00b7 "), *tok(terms[0], wrap=True)) if len(terms) == 1 else
+                          (Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(terms)), Token(")")))
                 worked.append(Worked(target=f"{db}:{r},{c}", cols=(f"{d}:{c}",),
-                                     tokens=(Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(terms)),
-                                             Token(")"), self.equals(dn, value), *tok(dn))))
+                                     tokens=(*summed, self.equals(dn, value), *tok(dn))))
             slides.append(Slide("slides/bias-change.html", f"t{t}-{db}", formula=tr.formula(db),
                                 matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, db, t)),
                                 worked=tuple(worked), worked_total=self.total(db, t),

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from deckgen.core.evidence import evidence
+from deckgen.core.learned import xor_like
 from deckgen.story.slides import Slide
 from deckgen.story.views import Layout, num
 
 _TEMPLATES = {"stuck": "slides/trouble-stuck.html", "overshot": "slides/trouble-overshot.html",
               "diverged": "slides/trouble-overflow.html"}
+
+
+def _unlearnable(trace, t: int) -> bool:
+    """No hidden layer, and targets that are the XOR of two inputs: no single unit can separate them."""
+    return len(trace.layers) == 2 and xor_like(np.asarray(trace.get("X", t)), np.asarray(trace.get("y", t))) is not None
 
 
 def cures_slide(cures: tuple, diag: dict[str, Any], mae: str) -> Slide:
@@ -34,14 +42,14 @@ def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta
                                       0, 0, p), "t": f"{t:,}",
                            "rises": ev.rises if ev else 0,
                            "first_rise": f"{ev.first_rise:,}" if ev and ev.first_rise is not None else "",
-                           "shared": None, "saturated": "", "saturated_all": False, "dead": None, "zero_inputs": ""}
+                           "xor_unlearnable": _unlearnable(trace, t), "shared": None, "saturated": "", "saturated_all": False, "dead": None, "zero_inputs": ""}
     if ev and ev.shared:
         r1, r2 = ev.shared
         k = L - 1
         one, two = ({"row": str(r), "code": tuple(num(trace, f"a{k}", t, r, j, p) for j in range(trace.layers[k])),
                      "target": num(trace, "y", t, r, 0, p), "output": num(trace, f"a{L}", t, r, 0, p),
                      "delta": num(trace, f"d{L}", t, r, 0, p)} for r in (r1, r2))
-        ctx["shared"] = {"one": one, "two": two, "no_output_bias": not trace.bias}
+        ctx["shared"] = {"one": one, "two": two, "flat": ev.shared_flat}
     if ev and ev.saturated:
         ctx["saturated"] = ", ".join(f"unit {j + 1}" + (f" of layer {k}" if L > 2 else "") for k, j in ev.saturated)
         ctx["saturated_all"] = len(ev.saturated) == sum(trace.layers[1:-1])
