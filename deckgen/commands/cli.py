@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from deckgen import __version__
-from deckgen.commands.options import (OUT_HINT, PathType, all_overrides, compare_option, config_argument, debug_option,
+from deckgen.commands.options import (OUT_HINT, PathType, all_overrides, compare_option, config_argument, debug_option, deck_options,
                                      given, load, no_cache_option, open_cache, quiet_option, run_build, set_option,
                                      templates_option, warn_about_cache)
 from deckgen.commands.export import (build_inputs, check_target, export_pdf, export_single_file, find_browser,
@@ -138,12 +138,7 @@ def build(config, out, overrides, templates, compare, force, strict, no_cache, j
 @click.option("-o", "--out", type=PathType("folder", OUT_HINT),
               help="Build into this folder (default: a temporary folder, so build/ is left alone).")
 @click.option("--force", is_flag=True, help="With -o: build into a folder that deckgen did not make.")
-@set_option
-@templates_option
-@compare_option
-@no_cache_option
-@quiet_option
-@debug_option
+@deck_options
 def serve(config, port, open_browser, out, force, overrides, templates, compare, no_cache, quiet) -> None:
     """Build CONFIG, serve it on 127.0.0.1 and rebuild on every change.
 
@@ -188,12 +183,7 @@ def serve(config, port, open_browser, out, force, overrides, templates, compare,
               help="Chromium or Chrome to print with (default: $DECKGEN_BROWSER, else chromium/google-chrome).")
 @click.option("--force", is_flag=True,
               help="Replace an existing file that deckgen did not write (never the deck's own inputs).")
-@set_option
-@templates_option
-@compare_option
-@no_cache_option
-@quiet_option
-@debug_option
+@deck_options
 def export(config, pdf, fragments, single_file, browser, force, overrides, templates, compare, no_cache,
            quiet) -> None:
     """Build CONFIG and export it as a PDF and/or a single HTML file.

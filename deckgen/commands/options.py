@@ -73,6 +73,13 @@ no_cache_option = click.option("--no-cache", is_flag=True,
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 
 
+def deck_options(command):
+    """The options every command that builds a deck takes: --set, --templates, --compare, --no-cache, -q, --debug."""
+    for option in (debug_option, quiet_option, no_cache_option, compare_option, templates_option, set_option):
+        command = option(command)
+    return command
+
+
 def all_overrides(overrides: tuple[str, ...], compare: tuple[str, ...] = ()) -> list[str]:
     """``--set`` values plus what ``--compare`` means, as overrides."""
     extra = list(overrides)
