@@ -65,7 +65,7 @@ class TerminalProgress:
                 self._stop()
 
     def _start(self):
-        from rich.console import Console
+        from rich.console import Console   # only when a bar is really drawn: cold and piped builds skip rich
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
         bars = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),

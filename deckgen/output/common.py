@@ -97,7 +97,7 @@ def lock_folder(folder: Path) -> int | None:
     :func:`recover` leaves a locked folder alone: it belongs to a build still running.
     """
     try:
-        import fcntl
+        import fcntl   # not on every platform: without it, no lock (and no clean-up of leftovers)
         fd = os.open(folder, os.O_RDONLY)
     except (ImportError, OSError):
         return None

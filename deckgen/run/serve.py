@@ -239,7 +239,7 @@ class DevServer:
 
     def _start_watchers(self, paths: list[Path]) -> threading.Event:
         """Start watchfiles on ``paths``, reporting to ``self._changes``; set the event returned to stop it."""
-        from watchfiles import DefaultFilter, watch
+        from watchfiles import DefaultFilter, watch   # only serve watches: a build need not load it
 
         done = threading.Event()
         files, parents, folders = watch_plan(paths)
