@@ -32,7 +32,8 @@ from deckgen.run.session import Session
 from deckgen.run.traces import obtain_trace, remember, train_for, trace_key
 from deckgen.core.diagnose import diagnose
 from deckgen.run.cures import cure_rows, cure_variants
-from deckgen.run.variants import VariantJobs, changed_names, final_iteration, main_label, summarize, variants_of
+from deckgen.core.kept import final_iteration
+from deckgen.run.variants import VariantJobs, changed_names, main_label, summarize, variants_of
 from deckgen.story import build_story
 from deckgen.story.compare import compare_slides, insert_slides
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deckgen.core.activations import layer_activations
+from deckgen.core.gradients import slope
 
 #: A unit whose slope stays below this for every example barely learns.
 FLAT = 0.01
@@ -30,14 +31,6 @@ class Evidence:
     first_rise: int | None
 
 
-def _slope(activation: str, a: np.ndarray) -> np.ndarray:
-    if activation == "sigmoid":
-        return a * (1.0 - a)
-    if activation == "tanh":
-        return 1.0 - a * a
-    return (a > 0).astype(float)
-
-
 def evidence(trace, t: int) -> Evidence:
     """What the numbers of iteration ``t`` (and the loss over the whole run) say about a failed run."""
     L = len(trace.layers) - 1
@@ -55,9 +48,9 @@ def evidence(trace, t: int) -> Evidence:
                     break
             if shared:
                 break
-    shared_flat = bool(shared) and bool(np.all(_slope(acts[L - 2], np.asarray(trace.get(f"a{L - 1}", t))[list(shared)]) < FLAT))
+    shared_flat = bool(shared) and bool(np.all(slope(acts[L - 2], np.asarray(trace.get(f"a{L - 1}", t))[list(shared)]) < FLAT))
     saturated = tuple((k, j) for k in range(1, L) for j in range(trace.layers[k])
-                      if np.all(_slope(acts[k - 1], np.asarray(trace.get(f"a{k}", t))[:, j]) < FLAT))
+                      if np.all(slope(acts[k - 1], np.asarray(trace.get(f"a{k}", t))[:, j]) < FLAT))
     dead_output = tuple(int(r) for r in range(d.shape[0]) if np.all(d[r] == 0.0)) if trace.has(f"d{L}", t) else ()
     X = np.asarray(trace.get("X", t))
     zero_inputs = () if trace.bias else tuple(int(r) for r in range(X.shape[0]) if np.all(X[r] == 0.0))

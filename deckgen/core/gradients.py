@@ -52,13 +52,13 @@ def parse_weight(text: str) -> tuple[int, int, int] | None:
     return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
-def slope(activation: str, a: float) -> float:
-    """``f'(z)`` written with ``a = f(z)``: ``a(1-a)``, ``1-a^2`` or ``[a > 0]``."""
+def slope(activation: str, a):
+    """``f'(z)`` written with ``a = f(z)``: ``a(1-a)``, ``1-a^2`` or ``[a > 0]``, for a number or an array."""
     if activation == "sigmoid":
         return a * (1.0 - a)
     if activation == "tanh":
         return 1.0 - a * a
-    return 1.0 if a > 0 else 0.0
+    return np.where(np.asarray(a) > 0, 1.0, 0.0)
 
 
 def factors(trace, t: int, k: int, i: int, j: int) -> list[Factors]:
@@ -77,7 +77,7 @@ def factors(trace, t: int, k: int, i: int, j: int) -> list[Factors]:
             d_next, W_next = trace.get(f"d{k + 1}", t), trace.get(f"W{k + 1}", t)
             paths = tuple(Path(o, -float(d_next[n, o]), float(W_next[j, o])) for o in range(W_next.shape[1]))
             dl_da = float(sum(p.upstream * p.weight for p in paths))
-        out.append(Factors(n, dl_da, slope(act, an), float(src[n, i]), paths))
+        out.append(Factors(n, dl_da, float(slope(act, an)), float(src[n, i]), paths))
     return out
 
 

@@ -42,6 +42,13 @@ def checkpoints_of(spec, iterations: int, stopped_at: int | None = None) -> list
     return [t for t in points if t >= 0]
 
 
+def final_iteration(trace) -> int:
+    """The iteration whose forward pass the predictions slide shows (Trask's last printout)."""
+    L = len(trace.layers) - 1
+    last = trace.last
+    return last - 1 if last >= 1 and trace.has(f"a{L}", last - 1) else last
+
+
 # The rules below read a deck config's settings (``config.training``, ``config.deck``) without importing it.
 
 def wanted(config) -> list[int]:

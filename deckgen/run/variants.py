@@ -34,6 +34,7 @@ import numpy as np
 
 from deckgen.config import Config, parse_override
 from deckgen.core.diagnose import diagnose
+from deckgen.core.kept import final_iteration
 from deckgen.core.trace import load_trace
 from deckgen.data import load_dataset, resolve_layers
 from deckgen.errors import ConfigError, DeckgenError
@@ -241,13 +242,6 @@ class Run:
     trained: bool = False
     seconds: float = 0.0
     key: str = ""
-
-
-def final_iteration(trace) -> int:
-    """The iteration whose forward pass the predictions slide shows (Trask's last printout)."""
-    L = len(trace.layers) - 1
-    last = trace.last
-    return last - 1 if last >= 1 and trace.has(f"a{L}", last - 1) else last
 
 
 def summarize(trace, label: str, index: int, **extra) -> Run:

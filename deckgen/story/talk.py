@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from deckgen.core.diagnose import diagnose
-from deckgen.core.kept import checkpoints_of, deck_kept
+from deckgen.core.kept import checkpoints_of, deck_kept, final_iteration
 from deckgen.core.train import INIT_RANGE
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
@@ -109,8 +109,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     b = Steps(trace, layout, deck.worked_cells, trace.learning_rate)
     node_names = (dataset.feature_names,) + tuple(() for _ in layers[1:-1]) + (dataset.target_names,)
     diag = diagnose(trace)
-    last = trace.last
-    final_t = last - 1 if last >= 1 and trace.has(f"a{L}", last - 1) else last
+    final_t = final_iteration(trace)
     checkpoints = [t for t in checkpoints_of(deck.checkpoints, trace.iterations, trace.stopped_at) if trace.has(f"a{L}", t)]
     explain = [t for t in deck.explain if t < trace.iterations and trace.has(f"dW{L}", t)]
     shape, iterations = " \u2192 ".join(str(n) for n in layers), f"{trace.iterations:,}"
