@@ -18,11 +18,13 @@ def build_deck(out: Path, config: str | Path | None = None, *overrides: str):
 
 
 class TraceCells(HTMLParser):
-    """Collects ``(data-trace, text)`` for every element carrying ``data-trace``."""
+    """Collects ``(data-trace, text)`` for every element carrying ``data-trace``, and its
+    ``data-precision`` (``None`` when it has none) in ``precisions``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.cells: list[tuple[str, str]] = []
+        self.precisions: list[int | None] = []
         self._open: list[list] = []
 
     def handle_starttag(self, tag, attrs):
@@ -30,7 +32,8 @@ class TraceCells(HTMLParser):
         for entry in self._open:
             entry[2] += 1
         if "data-trace" in attrs:
-            self._open.append([attrs["data-trace"], "", 1])
+            precision = attrs.get("data-precision")
+            self._open.append([attrs["data-trace"], "", 1, None if precision is None else int(precision)])
 
     def handle_endtag(self, tag):
         finished = []
@@ -41,6 +44,7 @@ class TraceCells(HTMLParser):
         for entry in finished:
             self._open.remove(entry)
             self.cells.append((entry[0], entry[1]))
+            self.precisions.append(entry[3])
 
     def handle_data(self, data):
         for entry in self._open:
@@ -51,6 +55,13 @@ def trace_cells(html: str) -> list[tuple[str, str]]:
     parser = TraceCells()
     parser.feed(html)
     return parser.cells
+
+
+def trace_numbers(html: str, precision: int) -> list[tuple[str, str, int]]:
+    """``(data-trace, text, decimals)`` of every trace number: its ``data-precision``, else the deck's."""
+    parser = TraceCells()
+    parser.feed(html)
+    return [(a, text, precision if p is None else p) for (a, text), p in zip(parser.cells, parser.precisions, strict=True)]
 
 
 def parse_address(address: str) -> tuple[str, int, int, int]:

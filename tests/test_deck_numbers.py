@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections import Counter
 
 import numpy as np
 import pytest
 
 from deckgen.core.trace import load_trace
-from deckgen.story.views import fmt, parse_number
+from deckgen.story.views import parse_number, show, significant
 
-from deckhelp import build_deck, parse_address, trace_cells
+from deckhelp import build_deck, parse_address, trace_cells, trace_numbers
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +24,26 @@ def default_deck(tmp_path_factory):
 
 
 def test_every_data_trace_matches_the_saved_trace(default_deck):
+    """Each number is its trace value at the deck's precision, or at the ``data-precision`` its matrix needs."""
     cfg, _, html, trace = default_deck
-    cells = trace_cells(html)
-    assert len(cells) > 500
-    precision = cfg.deck.precision
-    for address, text in cells:
+    numbers = trace_numbers(html, cfg.deck.precision)
+    assert len(numbers) > 400
+    for address, text, decimals in numbers:
         name, t, row, col = parse_address(address)
         value = trace.value(name, t, row, col)
-        assert text == fmt(value, precision), address
-        # and the text really is that number, to within the rounding of the precision
-        assert abs(parse_number(text) - value) <= 0.5 * 10 ** -precision + 1e-12 or abs(value) < 10 ** -precision
+        assert decimals >= cfg.deck.precision, address
+        assert text == show(value, decimals), address
+        # and the text really is that number: to the rounding of its decimals, or to two significant digits
+        assert abs(parse_number(text) - value) <= max(0.5 * 10 ** -decimals, 0.05 * abs(value)) + 1e-12, address
+
+
+def test_every_weight_change_shows_two_significant_digits(default_deck):
+    """The learning is visible: no ΔW reads 0.000 or −0.000."""
+    cfg, _, html, trace = default_deck
+    changes = [(a, text) for a, text, _ in trace_numbers(html, cfg.deck.precision) if a.startswith("dW")]
+    assert len(changes) >= trace.get("dW1", 0).size + trace.get("dW2", 0).size
+    for address, text in changes:
+        assert significant(text.partition("\u00d7")[0]) >= 2, (address, text)
 
 
 def test_worked_expansions_are_covered(default_deck):
@@ -73,9 +84,10 @@ def test_slide_count_follows_the_network_depth(default_deck):
 
 def test_checkpoints_and_final_predictions_match_trask(default_deck):
     _, _, html, trace = default_deck
-    for t, mae in [(0, 0.4964100319), (10000, 0.0085845257), (50000, 0.0035101226)]:
+    for t, mae, text in [(0, 0.4964100319, ">0.496<"), (10000, 0.0085845257, ' data-precision="4">0.0086<'),
+                         (50000, 0.0035101226, ' data-precision="4">0.0035<')]:
         assert f'id="checkpoint-{t}"' in html
-        assert f'data-trace="mae@{t}:0,0">{fmt(mae, 3)}<' in html
+        assert f'data-trace="mae@{t}:0,0"{text}' in html
     predictions = re.search(r'<section id="predictions".*?</section>', html, re.S).group(0)
     a = [parse_number(text) for address, text in trace_cells(predictions) if address.startswith("a2@59999")]
     assert np.allclose(a, [0.00260572, 0.99672209, 0.99701711, 0.00386759], atol=5e-4)
@@ -103,3 +115,19 @@ def test_the_default_talk_folder_is_light(default_deck):
     end = re.search(r'<section id="end".*?</section>', html, re.S).group(0)
     assert "<code>trace.npz</code> beside it holds every matrix of 9 of the iterations (those the slides need) and the error of all 60,001." in end
     assert "memory" not in end.lower()
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "decks").glob("*.toml"))
+
+
+@pytest.mark.parametrize("deck", EXAMPLES, ids=lambda p: p.stem)
+def test_example_decks_show_no_negative_zero_and_true_numbers(deck, tmp_path):
+    """Shortened runs of every example deck: no "−0.000" anywhere, every trace number at its matrix's decimals."""
+    out = tmp_path / deck.stem
+    cfg, _ = build_deck(out, deck, "training.iterations=300", "deck.checkpoints=100")
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert not re.search(r"[\u2212-]0(\.0+)?(?![.\d])", re.sub(r"<[^>]+>", " ", html)), "negative zero on a slide"
+    trace = load_trace(out)
+    for address, text, decimals in trace_numbers(html, cfg.deck.precision):
+        name, t, row, col = parse_address(address)
+        assert text == show(trace.value(name, t, row, col), decimals), address

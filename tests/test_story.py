@@ -9,7 +9,7 @@ from deckgen.run.traces import train_for
 from deckgen.core.diagnose import diagnose
 from deckgen.core.kept import checkpoints_of
 from deckgen.story import build_story
-from deckgen.story.views import MINUS, fmt, pick
+from deckgen.story.views import MINUS, decimals_for, fmt, parse_number, pick, show
 
 
 def story_for(*overrides):
@@ -22,11 +22,24 @@ def story_for(*overrides):
 def test_fmt_fixed_point_with_true_minus():
     assert fmt(-0.2060, 3) == f"{MINUS}0.206"
     assert fmt(0.5, 0) == "0" and fmt(1.5, 0) == "2"    # halves round to even, as Python's format does
-    assert fmt(-0.0004, 3) == f"{MINUS}0.000"      # a tiny change keeps its sign
+    assert fmt(-0.0004, 3) == "0.000"              # never a negative zero
     assert fmt(0.0, 3) == "0.000"
     assert fmt(-0.0, 3) == "0.000"
     assert fmt(1.5e-05, 3) == "0.000"
     assert fmt(float("nan"), 3) == "NaN"
+
+
+def test_small_values_get_decimals_to_show_two_significant_digits():
+    assert decimals_for([-0.2060, 0.5], 3) == 3
+    assert decimals_for([-0.001037, -0.000307, 0.010259], 3) == 5        # a weight change of 0.0003 is not 0.000
+    assert show(-0.000307, 5) == f"{MINUS}0.00031"
+    assert decimals_for([0.997, 0.0026], 3) == 4
+    assert decimals_for([0.997, 0.000031], 3) == 3      # a saturated value far below the rest does not stretch them
+    assert show(0.000031, 3) == "3.1\u00d710\u207b\u2075" and parse_number(show(0.000031, 3)) == 3.1e-05
+    assert show(-4.2e-9, 6) == f"{MINUS}4.2\u00d710\u207b\u2079"
+    assert show(0.0, 5) == "0.00000" and show(-0.0, 3) == "0.000"
+    assert decimals_for([1e-9], 3) == 3                 # beyond six decimals: scientific form, not more decimals
+    assert decimals_for([0.5], 8) == 8
 
 
 def test_pick_keeps_first_and_last_with_an_ellipsis():
@@ -111,7 +124,7 @@ def test_every_matrix_cell_shows_its_trace_value_at_the_deck_precision():
                     name, _, rest = cell.trace.partition("@")
                     t, _, rc = rest.partition(":")
                     r, c = map(int, rc.split(","))
-                    assert cell.text == fmt(trace.value(name, int(t), r, c), 4), cell.trace
+                    assert cell.text == show(trace.value(name, int(t), r, c), int(cell.precision or 4)), cell.trace
                     cells += 1
     assert cells > 100
 
@@ -147,15 +160,13 @@ def test_csv_decks_show_the_raw_table_and_class_names():
 
 
 def test_worked_steps_say_approximately_when_rounding_shows():
-    from deckgen.story.views import parse_number
-
     story, _ = story_for()
     seen = set()
     for slide in (s for s in story.slides if s.template == "slides/update.html"):
         for w in slide.worked:
             nums = [t for t in w.tokens if t.trace]
             sign = next(t.text.strip() for t in w.tokens if t.text.strip() in ("=", "\u2248"))
-            exact = fmt(parse_number(nums[0].text) + parse_number(nums[1].text), 3) == nums[2].text
+            exact = show(parse_number(nums[0].text) + parse_number(nums[1].text), int(nums[2].precision or 3)) == nums[2].text
             assert sign == ("=" if exact else "\u2248")
             seen.add(sign)
     assert seen == {"=", "\u2248"}  # both happen in the default talk

@@ -18,7 +18,7 @@ from deckgen.core.activations import layer_activations
 from deckgen.core.gradients import NUDGE, Factors, factors, loss_with, parse_weight, slope
 from deckgen.errors import ConfigError, located
 from deckgen.story.slides import Slide
-from deckgen.story.views import MINUS, Layout, Num, Token, fmt, num, sig, tex_label, tok
+from deckgen.story.views import MINUS, Layout, Num, Token, fmt, sig, tex_label, tok
 
 #: Examples a chain-rule slide works out (all of them are summed).
 _ROWS_OUTPUT, _ROWS_HIDDEN = 3, 2
@@ -86,9 +86,9 @@ def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str)
     cap = _ROWS_OUTPUT if k == L else _ROWS_HIDDEN     # a hidden weight's first factor is a sum: fewer rows fit
     for n in layout.shown(len(per_example), layout.max_rows, True)[:cap]:
         f = per_example[n]
-        rows.append({"label": str(n), "dl_da": _dl_da(trace, f, t, k, j, p), "da_dz": _da_dz(act, num(trace, a, t, n, j, p), f, p),
-                     "dz_dw": tok(num(trace, src, t, n, i, p)), "product": sig(f.product, p)})
-    dW = num(trace, f"dW{k}", t, i, j, p)
+        rows.append({"label": str(n), "dl_da": _dl_da(trace, layout, f, t, k, j), "da_dz": _da_dz(act, layout.num(trace, a, t, n, j), f, p),
+                     "dz_dw": tok(layout.num(trace, src, t, n, i)), "product": sig(f.product, p)})
+    dW = layout.num(trace, f"dW{k}", t, i, j)
     lr = float(trace.learning_rate)
     before = loss_with(trace, t, k, i, j)
     after = loss_with(trace, t, k, i, j, NUDGE)
@@ -99,7 +99,7 @@ def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str)
         "slope": r"\partial a / \partial z = " + _SLOPE[act],
         "rows": tuple(rows), "cut": len(rows) < len(per_example), "others": len(per_example) - len(rows),
         "total": sig(total, p), "dW": dW, "eta": eta, "from_matrix": sig(-trace.value(f"dW{k}", t, i, j) / lr, p),
-        "w": num(trace, f"W{k}", t, i, j, p), "nudge": f"{NUDGE:g}",
+        "w": layout.num(trace, f"W{k}", t, i, j), "nudge": f"{NUDGE:g}",
         "loss_before": fmt(before, max(p, _decimals(after - before, p))),
         "loss_after": fmt(after, max(p, _decimals(after - before, p))),
         "change": sig(after - before, p, sign=True), "predicted": sig(NUDGE * total, p, sign=True),
@@ -111,19 +111,19 @@ def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str)
     return Slide("slides/chain.html", f"t{t}-chain-W{k}-{i}-{j}", formula=formula, ctx=ctx)
 
 
-def _dl_da(trace, f: Factors, t: int, k: int, j: int, p: int) -> tuple[Token, ...]:
+def _dl_da(trace, layout: Layout, f: Factors, t: int, k: int, j: int) -> tuple[Token, ...]:
     """``∂ℒ/∂a``: ``a − y`` at the output; at a hidden unit, the sum over the next layer's paths ``−δ·w``."""
-    n = f.example
+    n, p = f.example, layout.precision
     if not f.paths:
         L = len(trace.layers) - 1
-        return (*tok(num(trace, f"a{L}", t, n, j, p)), Token(f" {MINUS} "), *tok(num(trace, "y", t, n, j, p), wrap=True),
+        return (*tok(layout.num(trace, f"a{L}", t, n, j)), Token(f" {MINUS} "), *tok(layout.num(trace, "y", t, n, j), wrap=True),
                 Token(" = "), Token(sig(f.dl_da, p)))
     out: list[Token] = [Token(f"{MINUS}(")]
     for m, path in enumerate(f.paths):
         if m:
             out.append(Token(" + "))
-        out += [*tok(num(trace, f"d{k + 1}", t, n, path.unit, p), wrap=True), Token("\u00b7"),
-                *tok(num(trace, f"W{k + 1}", t, j, path.unit, p), wrap=True)]
+        out += [*tok(layout.num(trace, f"d{k + 1}", t, n, path.unit), wrap=True), Token("\u00b7"),
+                *tok(layout.num(trace, f"W{k + 1}", t, j, path.unit), wrap=True)]
     return (*out, Token(")"), Token(" = "), Token(sig(f.dl_da, p)))
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from deckgen.config import Config
 from deckgen.story.slides import Slide
-from deckgen.story.views import fmt
+from deckgen.story.views import decimals_for, fmt, show
 
 FIGURE = "figures/compare.svg"
 
@@ -25,6 +25,7 @@ class Item:
 
     text: str
     trace: str = ""
+    precision: str = ""     # ``data-precision`` of a trace number shown with more decimals than the deck's
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,15 @@ def compare_slides(main, runs: list, trace, config: Config, dataset, changed: tu
     names = dataset.class_names or dataset.target_names
     targets = trace.get("y", 0)
 
+    def shown(values, address=None) -> tuple[Item, ...]:
+        """Numbers at the decimals that show each of them with two significant digits."""
+        d = decimals_for(values, p)
+        return tuple(Item(show(v, d), address(j) if address else "", "" if d == p else str(d))
+                     for j, v in enumerate(values))
+
     def outputs_of(values: np.ndarray, address=None) -> tuple[Item, ...]:
         if outputs <= 3:
-            return tuple(Item(fmt(v, p), address(j) if address else "") for j, v in enumerate(values))
+            return shown(values, address)
         k = int(np.nanargmax(values)) if np.isfinite(values).any() else 0
         return (Item(names[k] if k < len(names) else f"#{k}"),)
 
@@ -83,10 +90,10 @@ def compare_slides(main, runs: list, trace, config: Config, dataset, changed: tu
     for i, run in enumerate([main, *runs]):
         if run.index == 0:   # the deck's own run: numbers with their trace addresses
             t = run.final_t
-            mae = Item(fmt(trace.value("mae", t), p), f"mae@{t}:0,0")
+            mae = shown([trace.value("mae", t)], lambda _: f"mae@{t}:0,0")[0]
             preds = tuple(outputs_of(trace.get(f"a{L}", t)[r], lambda j, r=r: f"a{L}@{t}:{r},{j}") for r in shown)
         else:
-            mae = Item(fmt(run.final_mae, p))
+            mae = shown([run.final_mae])[0]
             preds = tuple(outputs_of(run.predictions[r]) for r in shown)
         rows.append(Row(label=run.label, variant=run.index, mae=mae, predictions=preds, outcome=_outcome(run),
                         colour=COLOURS[i % len(COLOURS)]))

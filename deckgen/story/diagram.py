@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from deckgen.story.views import Layout, num
+from deckgen.story.views import Layout
 
 #: Units of a layer the diagram draws; wider layers are cut to their first ``MAX_UNITS``.
 MAX_UNITS = 10
@@ -56,7 +56,7 @@ def diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...], *
                     "x1": x1, "y1": y1, "x2": x2, "y2": y2,
                     "sign": "pos" if w >= 0 else "neg",
                     "width": round(1 + 7 * strength, 2), "opacity": round(0.25 + 0.75 * strength, 2),
-                    "num": num(trace, f"W{k}", t, i, j, layout.precision) if label_edges else None,
+                    "num": layout.num(trace, f"W{k}", t, i, j) if label_edges else None,
                     # labels spread along the edges by target unit, so edges leaving one node don't collide
                     "lx": round(x1 + (x2 - x1) * along[j], 1), "ly": round(y1 + (y2 - y1) * along[j] - 8, 1),
                 })

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deckgen.core.activations import OUTPUT
-from deckgen.story.views import fmt
+from deckgen.story.views import decimals_for, fmt, show
 
 #: Trask's two networks: his data set, layers, and the settings of his program.
 _TRASK = {"trask": (3, 4, 1), "trask-2layer": (3, 1)}
@@ -75,11 +75,13 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
     out = np.asarray(trace.get(f"a{L}", final_t), dtype=float) if trace.has(f"a{L}", final_t) else np.zeros((0, 0))
     exact = bool(np.any((out == 0.0) | (out == 1.0)))
     all_exact = bool(out.size) and bool(np.all((out == 0.0) | (out == 1.0)))
-    shown = {fmt(v, config.deck.precision) for v in out.ravel()}
-    rounded = not exact and bool(shown & {fmt(0.0, config.deck.precision), fmt(1.0, config.deck.precision)})
+    p = config.deck.precision
+    decimals = decimals_for(out.ravel(), p)
+    shown = {show(v, decimals) for v in out.ravel()}
+    rounded = not exact and bool(shown & {fmt(0.0, decimals), fmt(1.0, decimals)})
     return Facts(
         trask=trask, outcome=diagnosis["kind"], error_fell=bool(mae[last] < mae[0]),
-        first_mae=fmt(mae[0], config.deck.precision), last_mae=fmt(mae[last], config.deck.precision),
+        first_mae=show(mae[0], decimals_for([mae[0]], p)), last_mae=show(mae[last], decimals_for([mae[last]], p)),
         interval=interval, trask_interval=trask and every == 10000 and config.data.dataset == "trask",
         hidden=L > 1, bias=bool(trace.bias), constant=constant, activation=trace.activation,
         squashes=trace.activation in ("sigmoid", "tanh"), output=OUTPUT, exact_outputs=exact,

@@ -14,7 +14,7 @@ import numpy as np
 from deckgen.core.activations import ACTIVATIONS, OUTPUT, layer_activations
 from deckgen.core.learned import binary_inputs, unit_function, xor_like
 from deckgen.story.slides import Slide
-from deckgen.story.views import Layout, Token, num, sig, tok
+from deckgen.story.views import Layout, Token, sig, tok
 
 #: Inputs drawn on the one-neuron slide before the rest are left out.
 _NEURON_INPUTS = 5
@@ -35,15 +35,15 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
     for pos, i in enumerate(shown):
         y = 45 + 90 * pos
         name = layout.feature_names[i] if i < len(layout.feature_names) else f"x{i + 1}"
-        inputs.append({"name": name, "x": num(trace, "X", t, row, i, p), "w": num(trace, "W1", t, i, 0, p),
+        inputs.append({"name": name, "x": layout.num(trace, "X", t, row, i), "w": layout.num(trace, "W1", t, i, 0),
                        "product": sig(float(X[row, i]) * float(W[i, 0]), p), "y": y,
                        # the label sits on its edge, a fifth of the way from the input to the neuron, where edges are far apart
                        "lx": 190, "ly": round(y + 0.12 * (cy - y) - 10, 1)})
     act = layer_activations(len(trace.layers) - 1, trace.activation)[0]
     ctx: dict[str, Any] = {
         "inputs": tuple(inputs), "more": n_in - len(shown), "height": height, "cy": cy,
-        "by": cy + 98, "zy": cy + 134 if trace.bias else cy + 98, "ay": cy + 170 if trace.bias else cy + 134, "z": num(trace, "z1", t, row, 0, p), "a": num(trace, "a1", t, row, 0, p), "activation": act,
-        "bias": num(trace, "b1", t, 0, 0, p) if trace.bias else None, "example": row,
+        "by": cy + 98, "zy": cy + 134 if trace.bias else cy + 98, "ay": cy + 170 if trace.bias else cy + 134, "z": layout.num(trace, "z1", t, row, 0), "a": layout.num(trace, "a1", t, row, 0), "activation": act,
+        "bias": layout.num(trace, "b1", t, 0, 0) if trace.bias else None, "example": row,
         "unit": "hidden unit 1" if len(trace.layers) > 2 else "the output",
     }
     return Slide("slides/neuron.html", "one-neuron", ctx=ctx)
@@ -53,11 +53,11 @@ def descent(trace, t: int, layout: Layout, weight: tuple[int, int, int] | None, 
     """Gradient descent: ΔW = −η ∂ℒ/∂W, so adding ΔW walks downhill on ℒ."""
     p = layout.precision
     n = int(trace.get("X", t).shape[0])
-    ctx: dict[str, Any] = {"eta": eta, "loss": num(trace, "loss", t, 0, 0, p), "mae": num(trace, "mae", t, 0, 0, p),
+    ctx: dict[str, Any] = {"eta": eta, "loss": layout.num(trace, "loss", t, 0, 0), "mae": layout.num(trace, "mae", t, 0, 0),
                            "examples": n, "scaled": f"{float(trace.learning_rate) * n:g}", "many": n > 1}
     if weight is not None:
         k, i, j = weight
-        ctx.update(weight=rf"W_{{{k}}}[{i},{j}]", dW=num(trace, f"dW{k}", t, i, j, p),
+        ctx.update(weight=rf"W_{{{k}}}[{i},{j}]", dW=layout.num(trace, f"dW{k}", t, i, j),
                    gradient=sig(-trace.value(f"dW{k}", t, i, j) / float(trace.learning_rate), p))
     return Slide("slides/descent.html", f"t{t}-descent", ctx=ctx,
                  formula=r"\Delta W = \eta \, a^{\top} \delta = -\eta \, \frac{\partial \mathcal{L}}{\partial W}")
@@ -67,12 +67,12 @@ def step(trace, t: int, layout: Layout) -> Slide:
     """Did the step help? ℒ and the mean absolute error before and after iteration ``t``'s updates."""
     p = layout.precision
     if not trace.has("loss", t + 1):     # the step made the numbers overflow: training stopped there
-        ctx = {"t": t, "next": t + 1, "loss": num(trace, "loss", t, 0, 0, p), "mae": num(trace, "mae", t, 0, 0, p),
+        ctx = {"t": t, "next": t + 1, "loss": layout.num(trace, "loss", t, 0, 0), "mae": layout.num(trace, "mae", t, 0, 0),
                "overflow": True}
         return Slide("slides/step-overflow.html", f"t{t}-step", ctx=ctx)
     before, after = float(trace.value("loss", t)), float(trace.value("loss", t + 1))
-    ctx = {"t": t, "next": t + 1, "loss": num(trace, "loss", t, 0, 0, p), "loss_next": num(trace, "loss", t + 1, 0, 0, p),
-           "mae": num(trace, "mae", t, 0, 0, p), "mae_next": num(trace, "mae", t + 1, 0, 0, p),
+    ctx = {"t": t, "next": t + 1, "loss": layout.num(trace, "loss", t, 0, 0), "loss_next": layout.num(trace, "loss", t + 1, 0, 0),
+           "mae": layout.num(trace, "mae", t, 0, 0), "mae_next": layout.num(trace, "mae", t + 1, 0, 0),
            "fell": after < before, "rose": after > before,
            "change": sig(after - before, p, sign=True),
            "percent": f"{abs(after - before) / before * 100:.1f}%" if before > 0 else ""}
@@ -93,7 +93,7 @@ def learned(trace, layout: Layout, dataset, t: int) -> list[Slide]:
 
 
 def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
-    p, L = layout.precision, len(trace.layers) - 1
+    L = len(trace.layers) - 1
     X = np.asarray(trace.get("X", t))
     names = dataset.feature_names
     acts = layer_activations(L, trace.activation)
@@ -107,9 +107,9 @@ def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
         columns.append({"label": f"hidden {u + 1}" if k < L else ("output" if trace.layers[-1] == 1 else f"output {u + 1}"),
                         "function": function or "no simple rule",
                         "cls": "named" if function and not function.startswith("undecided") else ""})
-    rows = [{"inputs": tuple(num(trace, "X", t, r, c, p) for c in inputs.varying),
-             "units": tuple(num(trace, f"a{k}", t, r, u, p) for k, u in units),
-             "target": num(trace, "y", t, r, 0, p)} for r in range(X.shape[0])]
+    rows = [{"inputs": tuple(layout.num(trace, "X", t, r, c) for c in inputs.varying),
+             "units": tuple(layout.num(trace, f"a{k}", t, r, u) for k, u in units),
+             "target": layout.num(trace, "y", t, r, 0)} for r in range(X.shape[0])]
     xor = xor_like(X, np.asarray(trace.get("y", t)))
     formula = _formula(trace, layout, t) if L == 1 else None
     ctx = {"inputs": tuple(names[c] for c in inputs.varying), "columns": tuple(columns), "rows": tuple(rows),
@@ -123,43 +123,42 @@ def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
 
 def _why_xor(trace, layout: Layout, dataset, t: int, xor: tuple[int, int], table: Slide) -> Slide:
     """Why XOR needs a hidden layer: its four corners, and what this network made of them."""
-    p, L = layout.precision, len(trace.layers) - 1
+    L = len(trace.layers) - 1
     a, b = (dataset.feature_names[c] for c in xor)
     X = np.asarray(trace.get("X", t))
     corners = []
     for r in range(X.shape[0]):
         corner = (int(X[r, xor[0]]), int(X[r, xor[1]]))
         if corner not in [c["corner"] for c in corners]:
-            corners.append({"corner": corner, "a": num(trace, "X", t, r, xor[0], p), "b": num(trace, "X", t, r, xor[1], p),
-                            "target": num(trace, "y", t, r, 0, p), "output": num(trace, f"a{L}", t, r, 0, p)})
+            corners.append({"corner": corner, "a": layout.num(trace, "X", t, r, xor[0]), "b": layout.num(trace, "X", t, r, xor[1]),
+                            "target": layout.num(trace, "y", t, r, 0), "output": layout.num(trace, f"a{L}", t, r, 0)})
     learned_it = bool(table.ctx["xor_learned"])
     ctx = {"a": a, "b": b, "corners": tuple({k: v for k, v in c.items() if k != "corner"} for c in corners),
            "hidden": L > 1, "learned": learned_it, "named": table.ctx["hidden_named"],
-           "mae": num(trace, "mae", t, 0, 0, p)}
+           "mae": layout.num(trace, "mae", t, 0, 0)}
     return Slide("slides/xor.html", "why-xor", ctx=ctx)
 
 
 def _formula(trace, layout: Layout, t: int) -> dict[str, Any]:
     """The output of a network with no hidden layer, written as a formula of its inputs with its weights."""
-    p = layout.precision
     parts: list[Token] = []
     for i in range(trace.layers[0]):
         name = layout.feature_names[i] if i < len(layout.feature_names) else f"x{i + 1}"
-        parts += [*([Token(" + ")] if i else []), *tok(num(trace, "W1", t, i, 0, p), wrap=True), Token(f"\u00b7{name}")]
+        parts += [*([Token(" + ")] if i else []), *tok(layout.num(trace, "W1", t, i, 0), wrap=True), Token(f"\u00b7{name}")]
     if trace.bias:
-        parts += [Token(" + "), *tok(num(trace, "b1", t, 0, 0, p), wrap=True)]
+        parts += [Token(" + "), *tok(layout.num(trace, "b1", t, 0, 0), wrap=True)]
     return {"op": ACTIVATIONS[OUTPUT].op, "tokens": tuple(parts)}
 
 
 def _mistakes(trace, layout: Layout, dataset, t: int) -> Slide:
     """The training examples the network gets wrong, with their inputs, and its accuracy on them."""
-    p, L = layout.precision, len(trace.layers) - 1
+    L = len(trace.layers) - 1
     a, y = np.asarray(trace.get(f"a{L}", t)), np.asarray(trace.get("y", t))
     best, truth = np.argmax(a, axis=1), np.argmax(y, axis=1)
     wrong = [int(r) for r in np.nonzero(best != truth)[0]]
     cols = layout.shown(trace.layers[0], min(layout.max_cols, 4), False)
-    rows = [{"label": str(r), "inputs": tuple(num(trace, "X", t, r, c, p) for c in cols),
-             "predicted": dataset.class_names[best[r]], "output": num(trace, f"a{L}", t, r, int(best[r]), p),
+    rows = [{"label": str(r), "inputs": tuple(layout.num(trace, "X", t, r, c) for c in cols),
+             "predicted": dataset.class_names[best[r]], "output": layout.num(trace, f"a{L}", t, r, int(best[r])),
              "true": dataset.class_names[truth[r]]} for r in wrong[:_MISTAKES]]
     n = len(best)
     ctx = {"rows": tuple(rows), "wrong": len(wrong), "right": n - len(wrong), "examples": n,

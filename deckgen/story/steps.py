@@ -14,7 +14,7 @@ import numpy as np
 from deckgen.core.activations import ACTIVATIONS, layer_activations
 from deckgen.story.curves import frame
 from deckgen.story.slides import Slide
-from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, fmt, num, parse_number, pick, sig, split_name,
+from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, parse_number, pick, show, sig, split_name,
                                  tex_label, tok)
 
 
@@ -34,15 +34,15 @@ class Steps:
 
     # ----------------------------------------------------------------- helpers
     def n(self, name: str, t: int, r: int, c: int) -> Num:
-        return num(self.trace, name, t, r, c, self.p)
+        return self.lay.num(self.trace, name, t, r, c)
 
     def shown_value(self, name: str, t: int, r: int, c: int) -> float:
-        """A trace value as the slide shows it (rounded to the deck's precision)."""
-        return parse_number(fmt(self.trace.value(name, t, r, c), self.p))
+        """A trace value as the slide shows it (rounded to its matrix's decimals)."""
+        return parse_number(self.n(name, t, r, c).text)
 
     def equals(self, result: Num, from_shown: float) -> Token:
         """``=`` when the numbers on the slide give the shown result, else ``≈`` (they are rounded)."""
-        return Token(" = " if fmt(from_shown, self.p) == result.text else " \u2248 ")
+        return Token(" = " if show(from_shown, int(result.precision or self.p)) == result.text else " \u2248 ")
 
     def src(self, k: int) -> str:
         return "X" if k == 1 else f"a{k - 1}"
@@ -117,7 +117,7 @@ class Steps:
             zs = self.shown_value(z, t, r, c)
             if act == "sigmoid":
                 tokens = [Token("\u03c3("), *tok(zn), Token(") = 1 / (1 + e"),
-                          Token(fmt(-zs, self.p), kind="sup"), Token(")"), self.equals(an, 1 / (1 + np.exp(-zs)))]
+                          Token(show(-zs, int(zn.precision or self.p)), kind="sup"), Token(")"), self.equals(an, 1 / (1 + np.exp(-zs)))]
             elif act == "tanh":
                 tokens = [Token("tanh("), *tok(zn), Token(")"), self.equals(an, np.tanh(zs))]
             else:

@@ -22,7 +22,7 @@ from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
 from deckgen.story.trouble import cures_slide, trouble_slide
-from deckgen.story.views import Layout, fmt, num, pick
+from deckgen.story.views import Layout, fmt, pick
 
 MAE_FIGURE = "figures/mae.svg"
 
@@ -65,7 +65,7 @@ def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None
     rows = []
     for r in layout.shown(a.shape[0], layout.max_rows, True):
         rows.append({"label": str(r), "true": names[truth[r]], "predicted": names[best[r]],
-                     "output": num(trace, f"a{L}", t, r, int(best[r]), layout.precision),
+                     "output": layout.num(trace, f"a{L}", t, r, int(best[r])),
                      "verdict": "right" if best[r] == truth[r] else "wrong"})
     correct = int(np.sum(best == truth))
     return {"rows": rows, "correct": f"{correct:,}", "total": f"{len(best):,}"}

@@ -14,7 +14,7 @@ import numpy as np
 from deckgen.core.evidence import evidence
 from deckgen.core.learned import xor_like
 from deckgen.story.slides import Slide
-from deckgen.story.views import Layout, num
+from deckgen.story.views import Layout
 
 _TEMPLATES = {"stuck": "slides/trouble-stuck.html", "overshot": "slides/trouble-overshot.html",
               "diverged": "slides/trouble-overflow.html"}
@@ -34,30 +34,30 @@ def cures_slide(cures: tuple, diag: dict[str, Any], mae: str) -> Slide:
 
 def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta: str, figure: str) -> Slide:
     """The trouble slide of a run diagnosed as stuck, overshot or diverged."""
-    p, L = layout.precision, len(trace.layers) - 1
+    L = len(trace.layers) - 1
     t = final_t if diag["kind"] != "diverged" else diag["last_finite"]
     ev = evidence(trace, t) if trace.has(f"a{L}", t) else None
     ctx: dict[str, Any] = {"iteration_text": f"{diag['iteration']:,}", "learning_rate": eta, "figure": figure,
-                           "mae": num(trace, "mae", diag.get("last_finite", t) if diag["kind"] == "diverged" else t,
-                                      0, 0, p), "t": f"{t:,}",
+                           "mae": layout.num(trace, "mae", diag.get("last_finite", t) if diag["kind"] == "diverged" else t,
+                                             0, 0), "t": f"{t:,}",
                            "rises": ev.rises if ev else 0,
                            "first_rise": f"{ev.first_rise:,}" if ev and ev.first_rise is not None else "",
                            "xor_unlearnable": _unlearnable(trace, t), "shared": None, "saturated": "", "saturated_all": False, "dead": None, "zero_inputs": ""}
     if ev and ev.shared:
         r1, r2 = ev.shared
         k = L - 1
-        one, two = ({"row": str(r), "code": tuple(num(trace, f"a{k}", t, r, j, p) for j in range(trace.layers[k])),
-                     "target": num(trace, "y", t, r, 0, p), "output": num(trace, f"a{L}", t, r, 0, p),
-                     "delta": num(trace, f"d{L}", t, r, 0, p)} for r in (r1, r2))
+        one, two = ({"row": str(r), "code": tuple(layout.num(trace, f"a{k}", t, r, j) for j in range(trace.layers[k])),
+                     "target": layout.num(trace, "y", t, r, 0), "output": layout.num(trace, f"a{L}", t, r, 0),
+                     "delta": layout.num(trace, f"d{L}", t, r, 0)} for r in (r1, r2))
         ctx["shared"] = {"one": one, "two": two, "flat": ev.shared_flat}
     if ev and ev.saturated:
         ctx["saturated"] = ", ".join(f"unit {j + 1}" + (f" of layer {k}" if L > 2 else "") for k, j in ev.saturated)
         ctx["saturated_all"] = len(ev.saturated) == sum(trace.layers[1:-1])
     if ev and ev.dead_output:
         rows = ev.dead_output[: layout.max_rows]
-        ctx["dead"] = {"sums": tuple(num(trace, f"z{L}", t, r, 0, p) for r in rows),
-                       "outputs": tuple(num(trace, f"a{L}", t, r, 0, p) for r in rows),
-                       "deltas": tuple(num(trace, f"d{L}", t, r, 0, p) for r in rows),
+        ctx["dead"] = {"sums": tuple(layout.num(trace, f"z{L}", t, r, 0) for r in rows),
+                       "outputs": tuple(layout.num(trace, f"a{L}", t, r, 0) for r in rows),
+                       "deltas": tuple(layout.num(trace, f"d{L}", t, r, 0) for r in rows),
                        "all": len(ev.dead_output) == trace.get(f"d{L}", t).shape[0]}
     if ev and ev.zero_inputs:
         ctx["zero_inputs"] = ", ".join(str(r) for r in ev.zero_inputs)

@@ -11,6 +11,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 MINUS = "\u2212"
 
@@ -61,8 +63,8 @@ def colour_tex(tex: str) -> str:
 def fmt(value: float, precision: int) -> str:
     """Fixed-point text at ``precision`` decimals, with a true minus sign.
 
-    A tiny negative value keeps its sign (``−0.000``), so a small change is never
-    shown as no change at all; exactly zero is ``0.000``.
+    A value that rounds to zero reads ``0.000``, never ``−0.000``: a change too small for
+    ``precision`` gets more decimals from :func:`show` instead.
     """
     value = float(value)
     if math.isnan(value):
@@ -70,9 +72,55 @@ def fmt(value: float, precision: int) -> str:
     if math.isinf(value):
         return ("" if value > 0 else MINUS) + "\u221e"
     text = f"{value:.{precision}f}"
-    if value == 0.0:
+    if not text.strip("-0."):
         text = text.lstrip("-")
     return text.replace("-", MINUS)
+
+
+#: Most decimals a matrix gets so its small values keep two significant digits; smaller values read 1.5×10⁻⁷.
+MAX_DECIMALS = 6
+#: Values smaller than a matrix's largest by more than this factor do not choose its decimals.
+SPREAD = 1000
+_SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b")
+_PLAIN = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b", "0123456789-")
+
+
+def significant(text: str) -> int:
+    """How many significant digits a fixed-point text shows (``0.0104`` -> 3, ``0.000`` -> 0)."""
+    return len(text.replace(MINUS, "").replace(".", "").lstrip("0"))
+
+
+def show(value: float, decimals: int) -> str:
+    """A trace value as a slide shows it: fixed-point at ``decimals``, or, when that would show fewer
+    than two significant digits of a non-zero value, two significant digits in scientific form
+    (``1.5×10⁻⁷``)."""
+    value = float(value)
+    text = fmt(value, decimals)
+    if value == 0.0 or not math.isfinite(value) or significant(text) >= 2:
+        return text
+    mantissa, _, exponent = f"{value:.1e}".partition("e")
+    return f"{mantissa.replace('-', MINUS)}\u00d710{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
+def decimals_for(values, precision: int) -> int:
+    """Decimals for one matrix: ``precision``, or more (up to ``MAX_DECIMALS``) so that its values
+    show at least two significant digits each (0.00031, not 0.000).
+
+    Only values within a factor ``SPREAD`` of the matrix's largest choose the decimals: a saturated
+    0.00003 among activations near 1 does not stretch every number to six decimals; :func:`show`
+    writes it in scientific form instead.
+    """
+    finite = [abs(float(v)) for v in values if float(v) != 0.0 and math.isfinite(float(v))]
+    if not finite:
+        return precision
+    floor = max(finite) / SPREAD
+    cap = max(precision, MAX_DECIMALS)
+    chosen = precision
+    for value in finite:
+        if value < floor or significant(fmt(value, chosen)) >= 2:
+            continue
+        chosen = next((d for d in range(chosen + 1, cap + 1) if significant(fmt(value, d)) >= 2), chosen)
+    return chosen
 
 
 def sig(value: float, precision: int, digits: int = 3, *, sign: bool = False) -> str:
@@ -89,8 +137,11 @@ def sig(value: float, precision: int, digits: int = 3, *, sign: bool = False) ->
 
 
 def parse_number(text: str) -> float:
-    """The inverse of :func:`fmt`, for checking slides against the trace."""
+    """The inverse of :func:`show`, for checking slides against the trace."""
     text = text.strip().replace(MINUS, "-").replace("\u221e", "inf")
+    mantissa, times, power = text.partition("\u00d710")
+    if times:
+        return float(f"{mantissa}e{power.translate(_PLAIN)}")
     return float(text)
 
 
@@ -98,6 +149,11 @@ def split_name(name: str) -> tuple[str, int | None]:
     """``'dW2'`` -> ``('dW', 2)``, ``'X'`` -> ``('X', None)``."""
     stem = name.rstrip("0123456789")
     return stem, int(name[len(stem):]) if stem != name else None
+
+
+def per_example(name: str) -> bool:
+    """Whether a matrix has one row per example (its shown rows are the deck's example rows)."""
+    return name in ("X", "y") or split_name(name)[0] in ("z", "a", "e", "d")
 
 
 def role(name: str) -> str:
@@ -135,12 +191,17 @@ class Num:
     trace: str
     cell: str = ""          # slide-local cell key ``NAME:ROW,COL`` for highlighting
     id: str = ""            # stable id for auto-animate
+    precision: str = ""     # decimals of its matrix when they differ from the deck's (``data-precision``)
 
 
-def num(trace, name: str, t: int, row: int, col: int, precision: int, animate: bool = False) -> Num:
+def num(trace, name: str, t: int, row: int, col: int, precision: int, animate: bool = False,
+        decimals: int | None = None) -> Num:
+    """Trace value ``name@t[row, col]`` as shown: at ``decimals`` (its matrix's, see
+    :meth:`Layout.decimals`) or else at the deck's ``precision``."""
     value = trace.value(name, t, row, col)
-    return Num(text=fmt(value, precision), trace=f"{name}@{t}:{row},{col}", cell=f"{name}:{row},{col}",
-               id=f"{name}-{row}-{col}" if animate else "")
+    shown = precision if decimals is None else decimals
+    return Num(text=show(value, shown), trace=f"{name}@{t}:{row},{col}", cell=f"{name}:{row},{col}",
+               id=f"{name}-{row}-{col}" if animate else "", precision="" if shown == precision else str(shown))
 
 
 @dataclass(frozen=True)
@@ -204,15 +265,29 @@ class Layout:
     feature_names: tuple[str, ...] = ()
     target_names: tuple[str, ...] = ()
 
+    def decimals(self, trace, name: str, t: int) -> int:
+        """Decimals of matrix ``name@t``: the deck's precision, or more when that would hide its shown
+        values (a weight change of 0.0003 at 3 decimals). Every number of the matrix uses them, on
+        every slide, so one value always reads the same."""
+        m = trace.get(name, t)
+        rows = self.shown(m.shape[0], self.max_rows, per_example(name))
+        cols = self.shown(m.shape[1], self.max_cols, False)
+        return decimals_for(m[np.ix_(rows, cols)].ravel(), self.precision)
+
+    def num(self, trace, name: str, t: int, row: int, col: int, animate: bool = False) -> Num:
+        """One trace number at its matrix's decimals."""
+        return num(trace, name, t, row, col, self.precision, animate, self.decimals(trace, name, t))
+
     def matrix(self, trace, name: str, t: int, *, transposed: bool = False, animate: bool = False,
                caption: str = "") -> MatrixView:
         m = trace.get(name, t)
         n_rows, n_cols = m.shape
-        per_example = name in ("X", "y") or split_name(name)[0] in ("z", "a", "e", "d")
-        row_idx = pick(n_rows, self.max_rows, self.example_rows if per_example else None)
+        per_row = per_example(name)
+        row_idx = pick(n_rows, self.max_rows, self.example_rows if per_row else None)
         col_idx = pick(n_cols, self.max_cols)
+        decimals = self.decimals(trace, name, t)
         rows = tuple(
-            tuple(None if (r is None or c is None) else num(trace, name, t, r, c, self.precision, animate)
+            tuple(None if (r is None or c is None) else num(trace, name, t, r, c, self.precision, animate, decimals)
                   for c in col_idx)
             for r in row_idx
         )
@@ -221,11 +296,11 @@ class Layout:
             col_labels = tuple("\u2026" if c is None else self.feature_names[c] for c in col_idx)
         elif (name == "y" or name in {f"{x}{self.n_layers}" for x in "zaed"}) and len(self.target_names) == n_cols > 1:
             col_labels = tuple("\u2026" if c is None else self.target_names[c] for c in col_idx)
-        row_labels = tuple("\u22ee" if r is None else str(r) for r in row_idx) if per_example else ()
+        row_labels = tuple("\u22ee" if r is None else str(r) for r in row_idx) if per_row else ()
         label = tex_label(name)
         if transposed:
             rows = tuple(zip(*rows))
-            row_labels, col_labels = col_labels, tuple("\u2026" if r is None else str(r) for r in row_idx) if per_example else ()
+            row_labels, col_labels = col_labels, tuple("\u2026" if r is None else str(r) for r in row_idx) if per_row else ()
             n_rows, n_cols = n_cols, n_rows
             label += r"^{\top}"
         return MatrixView(
@@ -249,6 +324,7 @@ class Token:
     trace: str = ""
     kind: str = "text"      # text | num | sup (exponent)
     role: str = ""          # colour role of a trace number
+    precision: str = ""     # a trace number's ``data-precision`` (see :class:`Num`)
 
     @property
     def sup(self) -> bool:
@@ -288,7 +364,7 @@ class Worked:
 
 def tok(n: Num, wrap: bool = False) -> tuple[Token, ...]:
     """A trace number as tokens, in parentheses when negative and ``wrap`` is set."""
-    number = Token(n.text, n.trace, "num", role(n.trace.partition("@")[0]))
+    number = Token(n.text, n.trace, "num", role(n.trace.partition("@")[0]), n.precision)
     if wrap and n.text.startswith(MINUS):
         return (Token("("), number, Token(")"))
     return (number,)
