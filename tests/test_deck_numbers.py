@@ -58,6 +58,26 @@ def test_worked_expansions_are_covered(default_deck):
         assert names[name] > 0, f"{name} never appears in a worked expansion"
 
 
+def test_the_rounding_note_stands_only_in_steps_that_say_approximately(default_deck):
+    _, _, html, _ = default_deck
+    steps = re.findall(r'<p class="fragment current-visible step"[^>]*>(.*?)</p>', html, re.S)
+    with_note = [s for s in steps if "numbers on the slide are rounded" in s]
+    assert with_note and len(with_note) < len(steps)
+    for step in steps:
+        says_approx = "\u2248" in re.sub(r'<span class="subset approx">.*?</span>', "", step, flags=re.S)
+        assert says_approx == (step in with_note), step
+    assert html.count("numbers on the slide are rounded") == len(with_note)     # and nowhere else
+
+
+def test_the_learning_rate_reads_as_eta(default_deck):
+    _, _, html, _ = default_deck
+    for k in (1, 2):
+        section = re.search(rf'<section id="t0-dW{k}".*?</section>', html, re.S).group(0)
+        assert "<mi>&#x003B7;</mi><mo>&#x0003D;</mo><mn>1</mn>" in section     # η = 1 beside the formula
+        assert "\u00d7 \u03b7 =" in section
+    assert not re.search(r"\u00d7 1 =", html)
+
+
 def test_matmul_expansion_adds_up(default_deck):
     """The first worked cell of z1 really is sum(X[0,k] * W1[k,0]) from the trace."""
     _, _, html, trace = default_deck
@@ -91,6 +111,23 @@ def test_checkpoints_and_final_predictions_match_trask(default_deck):
     predictions = re.search(r'<section id="predictions".*?</section>', html, re.S).group(0)
     a = [parse_number(text) for address, text in trace_cells(predictions) if address.startswith("a2@59999")]
     assert np.allclose(a, [0.00260572, 0.99672209, 0.99701711, 0.00386759], atol=5e-4)
+
+
+def test_checkpoints_read_as_one_table_growing_beside_a_morphing_diagram(default_deck):
+    _, _, html, trace = default_deck
+    checkpoints = [0, 10000, 20000, 30000, 40000, 50000, 59999]
+    sections = re.findall(r'<section id="checkpoint-(\d+)"([^>]*)>(.*?)</section>', html, re.S)
+    assert [int(t) for t, _, _ in sections] == checkpoints
+    for n, (t, attrs, body) in enumerate(sections):
+        assert "data-auto-animate" in attrs
+        rows = re.findall(r'<tr data-id="checkpoint-row-(\d+)"', body)
+        assert [int(r) for r in rows] == checkpoints[: n + 1]           # one row more per checkpoint
+        table = re.search(r'<table class="checkpoints">.*?</table>', body, re.S).group(0)
+        assert [a for a, _ in trace_cells(table)] == [f"{x}@{c}:0,0" for c in checkpoints[: n + 1] for x in ("mae", "loss")]
+        edges = re.findall(r'<line class="edge (pos|neg)" data-id="edge-W(\d)-(\d)-(\d)"', body)
+        assert len(edges) == 3 * 4 + 4 * 1
+        for sign, k, i, j in edges:     # each edge is drawn with the sign of its weight at that checkpoint
+            assert (sign == "pos") == (trace.value(f"W{k}", int(t), int(i), int(j)) >= 0)
 
 
 def test_deck_is_self_contained(default_deck):

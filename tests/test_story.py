@@ -48,10 +48,16 @@ def test_pick_keeps_first_and_last_with_an_ellipsis():
     assert pick(10, 8, (2, 5)) == [None, 2, None, 5, None]
 
 
-def test_small_products_work_every_cell():
+def test_a_calculation_slide_works_a_few_cells_by_default_and_every_cell_on_request():
     story, _ = story_for()
+    calc = [s for s in story.slides if s.worked]
+    assert calc and all(len(s.worked) <= 3 and not s.worked_at_once for s in calc)   # a few key presses each
     z1 = next(s for s in story.slides if s.id == "t0-z1")
-    assert len(z1.worked) == 16 == z1.worked_total
+    assert len(z1.worked) == 3 and z1.worked_total == 16 and z1.worked_cut
+    story, _ = story_for("deck.worked_cells=16", "deck.worked_at_once=true")
+    z1 = next(s for s in story.slides if s.id == "t0-z1")
+    assert len(z1.worked) == 16 == z1.worked_total and z1.worked_at_once
+    assert all(s.worked_at_once for s in story.slides if s.worked)
     first = z1.worked[0]
     assert first.target == "z1:0,0" and first.rows == ("X:0",) and first.cols == ("W1:0",)
     assert [t.trace for t in first.tokens if t.trace][-1] == "z1@0:0,0"

@@ -68,7 +68,8 @@ class DeckSettings:
     templates: Path | None = None
     max_rows: int = 8
     max_cols: int = 8
-    worked_cells: int = 16
+    worked_cells: int = 3
+    worked_at_once: bool = False
     compare: tuple[dict, ...] = ()
     full_trace: bool = False
     max_slides: int = 1000
@@ -129,7 +130,8 @@ FIELDS: dict[str, Field] = {
     "deck.templates": Field(V.path, "Folder of your own templates, searched before the built-in ones."),
     "deck.max_rows": Field(V.whole(2, 40), "Rows of a matrix shown before it is cut with an ellipsis."),
     "deck.max_cols": Field(V.whole(2, 20), "Columns of a matrix shown before it is cut with an ellipsis."),
-    "deck.worked_cells": Field(V.whole(1, 64), "Result cells worked out step by step on each calculation slide."),
+    "deck.worked_cells": Field(V.whole(1, 64), "Result cells worked out on each calculation slide, one per key press."),
+    "deck.worked_at_once": Field(V.boolean, "Show a calculation slide's worked cells all at once, for presenters who talk over them."),
     "deck.compare": Field(_compare, "What-if variants, each a table of overrides."),
     "deck.try_cures": Field(V.boolean, "When training gets stuck, overshoots or blows up, train a few cures and show which helped."),
     "deck.max_slides": Field(V.whole(1), "Most slides a deck may have; checked before training."),

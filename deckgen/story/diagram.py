@@ -13,11 +13,12 @@ MAX_UNITS = 10
 
 
 def diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...], *,
-             weight_labels: bool = True) -> dict[str, Any]:
+             weight_labels: bool = True, animate: bool = False) -> dict[str, Any]:
     """Node positions and weighted edges of the network at iteration ``t``.
 
     Coordinates are in a box 1000 wide and 560 high, widened on the left and right for the input
     and output names, which stand outside their nodes; hidden units are numbered inside theirs.
+    ``animate``: every edge carries a stable id, so auto-animate changes it in place between slides.
     """
     layers = trace.layers
     height, pad, radius = 560, 50, 22
@@ -53,7 +54,7 @@ def diagram(trace, layout: Layout, t: int, names: tuple[tuple[str, ...], ...], *
                 (x1, y1), (x2, y2) = pos[k - 1, i], pos[k, j]
                 strength = abs(w) / biggest if biggest else 0.0
                 edges.append({
-                    "x1": x1, "y1": y1, "x2": x2, "y2": y2,
+                    "x1": x1, "y1": y1, "x2": x2, "y2": y2, "id": f"edge-W{k}-{i}-{j}" if animate else "",
                     "sign": "pos" if w >= 0 else "neg",
                     "width": round(1 + 7 * strength, 2), "opacity": round(0.25 + 0.75 * strength, 2),
                     "num": layout.num(trace, f"W{k}", t, i, j) if label_edges else None,

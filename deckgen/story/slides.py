@@ -28,6 +28,7 @@ class Slide:
     ops: tuple[str, ...] = ()          # the operator shown before each matrix after the first
     ctx: dict[str, Any] = field(default_factory=dict)   # further template values, already formatted
     animate: bool = False
+    worked_at_once: bool = False       # every worked cell shown at once, not one per key press
 
     @property
     def parts(self) -> tuple[Part, ...]:
@@ -53,7 +54,7 @@ class Slide:
     @property
     def approx(self) -> bool:
         """Whether a worked step uses ``≈``: its shown (rounded) inputs miss the shown result."""
-        return any(tok.text == " \u2248 " for w in self.worked for tok in w.tokens)
+        return any(w.approx for w in self.worked)
 
     @property
     def density(self) -> str:

@@ -7,6 +7,7 @@ result, ``≈`` when they do not).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,11 +22,13 @@ from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, parse_number
 class Steps:
     """Collects slides for one trace; a class only to share the layout and trace."""
 
-    def __init__(self, trace, layout: Layout, worked_cells: int, learning_rate: float) -> None:
+    def __init__(self, trace, layout: Layout, worked_cells: int, learning_rate: float,
+                 worked_at_once: bool = False) -> None:
         self.trace = trace
         self.lay = layout
         self.p = layout.precision
         self.limit = worked_cells
+        self.at_once = worked_at_once
         self.lr = float(learning_rate)
         self.eta = f"{self.lr:g}"
         self.L = len(trace.layers) - 1
@@ -43,6 +46,10 @@ class Steps:
     def equals(self, result: Num, from_shown: float) -> Token:
         """``=`` when the numbers on the slide give the shown result, else ``≈`` (they are rounded)."""
         return Token(" = " if show(from_shown, int(result.precision or self.p)) == result.text else " \u2248 ")
+
+    def with_eta(self, formula: str) -> str:
+        """A formula with the learning rate, ``η``, stated beside it: ``ΔW = η Xᵀ·δ,  η = 1``."""
+        return rf"{formula}, \quad \eta = {self.eta}"
 
     def src(self, k: int) -> str:
         return "X" if k == 1 else f"a{k - 1}"
@@ -235,10 +242,10 @@ class Steps:
             tokens = [Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(pairs)), Token(")"),
                       self.equals(dn, value), *tok(dn)]
             worked.append(Worked(target=f"{dW}:{r},{c}", cols=(f"{src}:{r}", f"{d}:{c}"), tokens=tuple(tokens)))
-        slides = [Slide("slides/gradient.html", f"t{t}-{dW}", formula=tr.formula(dW),
+        slides = [Slide("slides/gradient.html", f"t{t}-{dW}", formula=self.with_eta(tr.formula(dW)),
                         matrices=(self.lay.matrix(tr, src, t, transposed=True), self.lay.matrix(tr, d, t),
                                   self.lay.matrix(tr, dW, t)),
-                        worked=tuple(worked), worked_total=self.total(dW, t), ops=("\u00b7", f"\u00d7 {self.eta} ="),
+                        worked=tuple(worked), worked_total=self.total(dW, t), ops=("\u00b7", "\u00d7 \u03b7 ="),
                         ctx={"k": k, "left": tex_label(src) + r"^{\top}", "right": tex_label(d), "eta": self.eta})]
         if tr.bias:
             db = f"db{k}"
@@ -251,10 +258,10 @@ class Steps:
                           (Token(f"{self.eta} \u00b7 ("), *self.sum_terms(self.cut(terms)), Token(")")))
                 worked.append(Worked(target=f"{db}:{r},{c}", cols=(f"{d}:{c}",),
                                      tokens=(*summed, self.equals(dn, value), *tok(dn))))
-            slides.append(Slide("slides/bias-change.html", f"t{t}-{db}", formula=tr.formula(db),
+            slides.append(Slide("slides/bias-change.html", f"t{t}-{db}", formula=self.with_eta(tr.formula(db)),
                                 matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, db, t)),
                                 worked=tuple(worked), worked_total=self.total(db, t),
-                                ops=(f"\u2192 {self.eta} \u00d7 column sums \u2192",),
+                                ops=("\u2192 \u03b7 \u00d7 column sums \u2192",),
                                 ctx={"k": k}))
         return slides
 
@@ -288,4 +295,4 @@ class Steps:
             slides.append(self.update(t, k))
             if self.trace.bias:
                 slides.append(self.update(t, k, "b"))
-        return slides
+        return [replace(s, worked_at_once=True) for s in slides] if self.at_once else slides

@@ -71,6 +71,24 @@ def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None
     return {"rows": rows, "correct": f"{correct:,}", "total": f"{len(best):,}"}
 
 
+def _checkpoint_slides(trace, layout: Layout, checkpoints: list[int], node_names, every: int | bool) -> list[Slide]:
+    """One table of the error at each checkpoint, like Trask's printout, growing by a row per slide while
+    the network diagram beside it shows that checkpoint's weights. Consecutive slides auto-animate, and
+    rows and edges keep their ids, so the table grows and the edges change in place."""
+    slides, rows = [], []
+    for t in checkpoints:
+        row = {"t": t, "t_text": f"{t:,}", "mae": layout.num(trace, "mae", t, 0, 0),
+               "loss": layout.num(trace, "loss", t, 0, 0), "current": True}
+        rows = [{**r, "current": False} for r in rows] + [row]
+        slides.append(Slide(
+            "slides/checkpoint.html", f"checkpoint-{t}", animate=True,
+            ctx={"t_text": row["t_text"], "mae": row["mae"], "rows": tuple(rows), "first": len(rows) == 1,
+                 "regular": bool(every) and t % every == 0,
+                 "diagram": diagram(trace, layout, t, node_names, weight_labels=False, animate=True)
+                 if trace.has("W1", t) else None}))
+    return slides
+
+
 def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
     """What the end slide says of the saved trace, and what its notes add.
 
@@ -106,7 +124,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
                     example_rows=dataset.rows if dataset.rows and len(dataset.rows) < dataset.n_examples else None,
                     n_layers=L, trask_names=deck.trask_names,
                     feature_names=dataset.feature_names, target_names=dataset.target_names)
-    b = Steps(trace, layout, deck.worked_cells, trace.learning_rate)
+    b = Steps(trace, layout, deck.worked_cells, trace.learning_rate, deck.worked_at_once)
     node_names = (dataset.feature_names,) + tuple(() for _ in layers[1:-1]) + (dataset.target_names,)
     diag = diagnose(trace)
     final_t = final_iteration(trace)
@@ -151,16 +169,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
             steps = _with_slopes(b, t, steps)
         slides += steps
         slides.append(step(trace, t, layout))
-    for t in checkpoints:
-        # the weights carry stable ids, so reveal's auto-animate morphs them from checkpoint to checkpoint
-        weights = tuple(layout.matrix(trace, f"W{k}", t, animate=True) for k in range(1, L + 1) if trace.has(f"W{k}", t))
-        prediction, target = layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t)
-        slides.append(Slide(
-            "slides/checkpoint.html", f"checkpoint-{t}", animate=True, matrices=(prediction, target, *weights),
-            ctx={"t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0),
-                 "regular": isinstance(deck.checkpoints, int) and t % deck.checkpoints == 0, "prediction": prediction, "target": target,
-                 "weights": weights,
-                 "diagram": diagram(trace, layout, t, node_names, weight_labels=False) if trace.has("W1", t) else None}))
+    slides += _checkpoint_slides(trace, layout, checkpoints, node_names,
+                                 isinstance(deck.checkpoints, int) and deck.checkpoints)
     slides.append(Slide("slides/curve.html", "curve",
                         ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
                              "last_t": f"{final_t:,}"}))

@@ -351,6 +351,11 @@ class Worked:
         return " ".join(parts)
 
     @property
+    def approx(self) -> bool:
+        """Whether the step says ``≈``: its shown (rounded) inputs miss the shown result."""
+        return any(t.text == " \u2248 " for t in self.tokens)
+
+    @property
     def plain(self) -> str:
         """The expansion as plain text, for the speaker notes."""
         return "".join(t.text for t in self.tokens).strip()
