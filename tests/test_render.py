@@ -14,7 +14,7 @@ from deckgen.config import load_config
 from deckgen.render.assets import offline_css
 from deckgen.render.figures import activation_figure
 from deckgen.story.curves import AXES, SIZE, frame
-from deckgen.story.views import fmt
+from deckgen.story.views import show
 
 SHORT = ["training.iterations=300", "deck.checkpoints=100"]
 
@@ -128,9 +128,11 @@ def test_each_activation_curve_is_drawn_once_and_every_iteration_marks_its_sums_
             for cx, cy in marks:
                 assert left * width <= float(cx) <= (left + w) * width
                 assert (1 - bottom - h) * height <= float(cy) <= (1 - bottom) * height
-            shown = dict((a, text) for a, text in re.findall(r'data-trace="(z\d@\d+:\d+,\d+)">([^<]+)<', section))
-            assert sorted(shown.values()) == sorted({fmt(trace.get(f"z{k}", t).min(), 3),
-                                                     fmt(trace.get(f"z{k}", t).max(), 3)})
+            shown = re.findall(r'data-trace="(z\d@\d+:\d+,\d+)"(?: data-precision="(\d)")?>([^<]+)<', section)
+            decimals = {int(p or 3) for _, p, _ in shown}    # the decimals of the z matrix, as on its own slide
+            assert len(decimals) == 1
+            assert sorted(text for _, _, text in shown) == sorted({show(trace.get(f"z{k}", t).min(), *decimals),
+                                                                   show(trace.get(f"z{k}", t).max(), *decimals)})
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])

@@ -74,7 +74,7 @@ def compare_slides(main, runs: list, trace, config: Config, dataset, changed: tu
     names = dataset.class_names or dataset.target_names
     targets = trace.get("y", 0)
 
-    def shown(values, address=None) -> tuple[Item, ...]:
+    def numbers(values, address=None) -> tuple[Item, ...]:
         """Numbers at the decimals that show each of them with two significant digits."""
         d = decimals_for(values, p)
         return tuple(Item(show(v, d), address(j) if address else "", "" if d == p else str(d))
@@ -82,7 +82,7 @@ def compare_slides(main, runs: list, trace, config: Config, dataset, changed: tu
 
     def outputs_of(values: np.ndarray, address=None) -> tuple[Item, ...]:
         if outputs <= 3:
-            return shown(values, address)
+            return numbers(values, address)
         k = int(np.nanargmax(values)) if np.isfinite(values).any() else 0
         return (Item(names[k] if k < len(names) else f"#{k}"),)
 
@@ -90,10 +90,10 @@ def compare_slides(main, runs: list, trace, config: Config, dataset, changed: tu
     for i, run in enumerate([main, *runs]):
         if run.index == 0:   # the deck's own run: numbers with their trace addresses
             t = run.final_t
-            mae = shown([trace.value("mae", t)], lambda _: f"mae@{t}:0,0")[0]
+            mae = numbers([trace.value("mae", t)], lambda _: f"mae@{t}:0,0")[0]
             preds = tuple(outputs_of(trace.get(f"a{L}", t)[r], lambda j, r=r: f"a{L}@{t}:{r},{j}") for r in shown)
         else:
-            mae = shown([run.final_mae])[0]
+            mae = numbers([run.final_mae])[0]
             preds = tuple(outputs_of(run.predictions[r]) for r in shown)
         rows.append(Row(label=run.label, variant=run.index, mae=mae, predictions=preds, outcome=_outcome(run),
                         colour=COLOURS[i % len(COLOURS)]))
