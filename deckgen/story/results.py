@@ -11,8 +11,6 @@ of the same iteration.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from deckgen.story.slides import Slide
