@@ -49,6 +49,7 @@ class BuildResult:
     diagnosis: dict = field(default_factory=dict)
     trained: bool = True               # False when the trace came from the cache or the session
     variants: list = field(default_factory=list)   # compare.Run of every "what if" variant
+    data_note: str = ""                # rows left out for gaps, filled gaps and held-out rows, in words
 
 
 def try_cures(config: Config, layers, trace, **jobs) -> tuple:
@@ -191,4 +192,17 @@ def build(config: Config, out: str | Path | None = None, *, force: bool = False,
     if session is not None:
         session.finish()
     return BuildResult(out=out, slides=len(story.slides), timings=timings, diagnosis=story.summary["diagnosis"],
-                       trained=bool(trained), variants=runs)
+                       trained=bool(trained), variants=runs, data_note=data_note(dataset))
+
+
+def data_note(dataset) -> str:
+    """What happened to the data's rows before training, for the terminal ("" when nothing did)."""
+    parts = []
+    if dataset.dropped:
+        parts.append(f"{dataset.dropped:,} row{'s' if dataset.dropped != 1 else ''} with a gap left out (data.missing)")
+    if dataset.filled:
+        parts.append(f"{dataset.filled:,} gap{'s' if dataset.filled != 1 else ''} filled with the column mean")
+    if dataset.n_test:
+        parts.append(f"{dataset.n_test:,} held out for testing (data.test_fraction), "
+                     f"{dataset.n_examples:,} trained on")
+    return "; ".join(parts)

@@ -52,9 +52,13 @@ def test_new_from_a_csv_infers_target_layers_and_rate_and_builds(tmp_path, iris,
     assert table["data"]["csv"] == "../data/iris.csv"                  # relative to the deck file
     assert table["data"]["target"] == ["species"]
     assert table["network"]["layers"][0] == "auto" and table["network"]["layers"][-1] == "auto"
-    assert table["training"]["learning_rate"] == 0.05                  # 150 rows
-    assert set(table["data"]["rows"]) == {0, 1, 50, 51, 100, 101}     # two of each species
+    text = path.read_text(encoding="utf-8")
+    assert "tried by `deckgen new`: the error fell" in text            # a rate trained until it converged
+    assert table["data"]["test_fraction"] == 0.2
     config = load_config(path, FAST)
+    data = load_dataset(config)
+    shown = data.y[list(data.rows)].argmax(axis=1)
+    assert len(table["data"]["rows"]) <= 4 and len(set(shown)) == 3     # a row of each species, all training rows
     result = build(config, tmp_path / "out")
     assert result.slides > 10
 
@@ -141,11 +145,14 @@ def test_the_title_and_target_note_suit_the_kind_of_target(tmp_path, csv, target
     assert len(build_story(config, data, trace).slides) > 10
 
 
-def test_a_one_row_file_is_counted_in_the_singular(tmp_path):
-    data = tmp_path / "one.csv"
-    data.write_text("a,y\n1,0\n", encoding="utf-8")
-    text = new_deck("one", data=data, folder=tmp_path / "decks").read_text(encoding="utf-8")
-    assert "(1 row, 2 columns)" in text and "training uses 1 row)" in text and "1 rows" not in text
+def test_a_one_row_file_stops_new_with_the_error_build_would_give(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.csv").write_text("a,y\n1,0\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["new", "one", "--data", "one.csv"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "the same value, 0, in every row" in lines[0], result.output
+    assert not (tmp_path / "decks" / "one.toml").exists()          # no deck that would not build
 
 
 # --------------------------------------------------------------------------- new reads a CSV as build does

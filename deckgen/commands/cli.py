@@ -59,6 +59,8 @@ def summary(result) -> list[str]:
     total = sum(result.timings.values())
     lines = [f"Built {result.slides} slides in {total:.1f}s ({stages})",
              "  trace: " + ("trained" if result.trained else "reused (no training needed)")]
+    if result.data_note:
+        lines.append(f"  data: {result.data_note}")
     if result.variants:
         trained = sum(1 for r in result.variants if r.trained)
         lines.append(f"  what-if variants: {len(result.variants)} ({trained} trained, "

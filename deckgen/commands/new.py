@@ -16,10 +16,15 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from deckgen.data.csvfile import _number
+from deckgen.commands.picks import (CHECKPOINTS, FEATURES, ITERATIONS, Rate, converging_rate, example_rows,
+                                    gap_columns, informative)
+from deckgen.data import load_dataset, resolve_layers
+from deckgen.pipeline import load
+
+from deckgen.data.csvfile import _gap, _number
 from deckgen.data.csvread import scan
 from deckgen.errors import ConfigError, DeckgenError, count
 
@@ -72,7 +77,7 @@ def summarize_csv(path: Path, target: tuple[str, ...] = ()) -> DataSummary:
     if len(target) >= len(header):
         raise ConfigError(f"--data {path}: every column is a target — leave at least one column as input")
     columns = {name: [r[i] for r in rows if i < len(r)] for i, name in enumerate(header)}
-    text_columns = tuple(n for n in header if any(c and not _is_number(c) for c in columns[n]))
+    text_columns = tuple(n for n in header if any(not _gap(c) and not _is_number(c) for c in columns[n]))
     classes: tuple[str, ...] = ()
     shown: list[int] = []
     if len(target) == 1 and target[0] in text_columns:
@@ -169,10 +174,64 @@ def _line(setting: str, comment: str = "") -> str:
     return f"{setting:<28} # {comment}" if comment else setting
 
 
-def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
-    hidden = max(4, min(16, 2 * len(s.features)))
-    lr = learning_rate_for(s.rows)
-    text_inputs = [c for c in s.text_columns if c in s.features]
+@dataclass(frozen=True)
+class Choices:
+    """What ``new`` decided from the data as build reads it (see :mod:`deckgen.commands.picks`)."""
+
+    gaps: tuple[str, ...] = ()            # columns with gaps, so data.missing = "drop"
+    gap_rows: int = 0
+    test_fraction: float = 0.0
+    features: tuple[str, ...] | None = None   # None: every column but the target
+    rows: tuple[int, ...] | None = None
+    rate: "Rate | None" = None
+
+
+def _missing_lines(c: Choices) -> list[str]:
+    if not c.gaps:
+        return [_line('# missing = "error"', 'gaps (empty or NA cells): "error", "drop" the row, or fill with the "mean"')]
+    return [f"# Columns with gaps (empty or NA cells): {_c(', '.join(c.gaps))}; {count(c.gap_rows, 'row')} "
+            "of the file have one.",
+            "# \"drop\" leaves those rows out, so the deck builds as it stands; \"mean\" would fill a number column's",
+            "# gaps with its mean over the training rows instead; \"error\" stops at each gap.",
+            _line('missing = "drop"', "the data slide says how many rows were left out")]
+
+
+def _feature_lines(s: DataSummary, c: Choices) -> list[str]:
+    if c.features is None:
+        return [_line(f"# features = {_toml(list(s.features))}", "default: every column but the target")]
+    rest = [f for f in s.features if f not in c.features]
+    lines = [f"# The {len(c.features)} inputs most correlated with the target (on the training rows), so the detailed",
+             f"# slides stay readable: a weighted sum of {len(s.features)} products cannot be shown at a readable size.",
+             f"# To train on every column, delete this line; to add some, list them. The other {len(rest)}:"]
+    chunk: list[str] = []
+    for name in rest:
+        chunk.append(_toml(name))
+        if len(", ".join(chunk)) > 80:
+            lines.append("#   " + _c(", ".join(chunk)) + ",")
+            chunk = []
+    if chunk:
+        lines.append("#   " + _c(", ".join(chunk)))
+    return lines + [f"features = {_toml(list(c.features))}"]
+
+
+def csv_deck(name: str, csv_rel: str, s: DataSummary, c: Choices | None = None) -> str:
+    c = c or Choices()
+    inputs = len(c.features) if c.features is not None else len(s.features)
+    hidden = max(4, min(16, 2 * inputs))
+    lr = c.rate.learning_rate if c.rate is not None else learning_rate_for(s.rows)
+    shown = c.rows if c.rows is not None else s.shown
+    if c.rate is None:
+        rate_note = f"the changes add up over {'all ' if s.rows > 1 else ''}{count(s.rows, 'row')}: more rows, smaller step"
+    elif c.rate.converged:
+        rate_note = (f"tried by `deckgen new`: the error fell from {c.rate.first_mae:.3f} to {c.rate.last_mae:.3f} "
+                     f"in {ITERATIONS:,} iterations")
+    else:
+        rate_note = (f"the best `deckgen new` tried, but the error only went from {c.rate.first_mae:.3f} to "
+                     f"{c.rate.last_mae:.3f}: try other layers or iterations")
+    split = (_line(f"test_fraction = {c.test_fraction}", "rows held out (drawn with training.seed) to test on, never trained on")
+             if c.test_fraction else
+             _line("test_fraction = 0.0", "too few rows to hold some out for testing; 0.2 holds out a fifth"))
+    text_inputs = [col for col in s.text_columns if col in (c.features if c.features is not None else s.features)]
     inputs_note = (_line("# categorical = []", "number columns to one-hot encode anyway (codes, not amounts)")
                    if not text_inputs else f"# {_c(', '.join(text_inputs))}: text, so one input per value (one-hot)")
     title = title_for(s, csv_rel.rsplit("/", 1)[-1])
@@ -188,10 +247,13 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
         "[data]",
         _line(f"csv = {_toml(csv_rel)}", "relative to this file; the header names the columns"),
         _line(f"target = {_toml(list(s.target))}", target_note(s)),
-        _line(f"# features = {_toml(list(s.features))}", "default: every column but the target"),
+        *_feature_lines(s, c),
         inputs_note,
         _line('scale = "minmax"', 'numeric inputs scaled to 0–1 (or "standard", "none")'),
-        _line(f"rows = {_toml(list(s.shown))}", f"rows shown on the detailed slides (training uses {'all ' if s.rows > 1 else ''}{count(s.rows, 'row')})"),
+        *_missing_lines(c),
+        split,
+        _line(f"{'' if c.rows is not None else '# '}rows = {_toml(list(shown))}",
+              "file rows (from 0) shown on the detailed slides; training uses every training row"),
         _line("# shuffle = 1", "shuffle the rows with this seed"),
         "",
         "[network]",
@@ -201,13 +263,13 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary) -> str:
         "",
         "[training]",
         _line("seed = 1", "the random initial weights"),
-        _line(f"learning_rate = {lr}", f"the changes add up over {'all ' if s.rows > 1 else ''}{count(s.rows, 'row')}: more rows, smaller step"),
-        "iterations = 20000",
+        _line(f"learning_rate = {lr}", rate_note),
+        f"iterations = {ITERATIONS}",
         _line("# memory_budget_mb = 256", "above this, matrices are kept only for the iterations shown"),
         "",
         "[deck]",
         _line("explain = [0]", "iterations computed step by step on the slides"),
-        _line("checkpoints = 5000", "a checkpoint slide every N iterations (or a list)"),
+        _line(f"checkpoints = {CHECKPOINTS}", "the error every N iterations (or a list), and at the last"),
         _line("precision = 3", "decimal places"),
         _line('theme = "white"', "white | black (fonts embedded); other reveal.js themes use local fonts"),
         _line("# full_trace = false", "true: trace.npz keeps every iteration's matrices, not only the ones shown"),
@@ -266,17 +328,43 @@ def new_deck(name: str, *, data: str | os.PathLike | None = None, target: tuple[
         raise DeckgenError(f"{path}: already exists — choose another name, or remove the file first")
     if target and data is None:
         raise ConfigError("--target needs --data FILE.csv — name the CSV file the target column is in")
-    if data is not None:
-        data = Path(data)
-        summary = summarize_csv(data, tuple(target))
-        rel = Path(os.path.relpath(data.absolute(), folder.absolute())).as_posix()
-        text = csv_deck(name, rel, summary)
-    else:
-        text = builtin_deck(name)
-    folder.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        _write_new(path, builtin_deck(name))
+        return path
+    data = Path(data)
+    summary = summarize_csv(data, tuple(target))
+    rel = Path(os.path.relpath(data.absolute(), folder.absolute())).as_posix()
+    gaps, gap_rows = gap_columns(data, summary.target)
+    first = Choices(gaps=gaps, gap_rows=gap_rows, test_fraction=0.2 if summary.rows >= SPLIT_ROWS else 0.0)
+    _write_new(path, csv_deck(name, rel, summary, first))
+    try:       # read back as build reads it: a deck build would stop on is never left behind
+        config = load(path)
+        dataset = load_dataset(config)
+        features = informative(dataset, summary.features) if len(summary.features) > FEATURES else None
+        if features is not None:
+            config = config.with_overrides({"data.features": list(features)})
+            dataset = load_dataset(config)
+        layers = resolve_layers(config, dataset)
+        rate = converging_rate(config, dataset, layers, learning_rate_for(dataset.n_examples))
+        gaps, gap_rows = gap_columns(data, summary.target, features)     # in the columns used
+        final = replace(first, gaps=gaps, gap_rows=gap_rows, features=features, rows=example_rows(dataset), rate=rate)
+        path.write_text(csv_deck(name, rel, summary, final), encoding="utf-8")
+        config = load(path)
+        resolve_layers(config, load_dataset(config))
+    except BaseException:
+        path.unlink(missing_ok=True)      # the file this call wrote, and only it
+        raise
+    return path
+
+
+#: Rows a CSV file needs before ``new`` holds a fifth of them out for testing.
+SPLIT_ROWS = 10
+
+
+def _write_new(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(path, "x", encoding="utf-8") as f:     # "x": fails rather than overwrite
             f.write(text)
     except FileExistsError:
         raise DeckgenError(f"{path}: already exists — choose another name, or remove the file first") from None
-    return path

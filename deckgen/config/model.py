@@ -156,7 +156,8 @@ def validate(values: dict[str, Any], *, source: Path | None = None, text: str = 
         if "data.csv" in parsed:  # the data stage can add the file's own problems (see deckgen.pipeline.load)
             error.csv = {"path": parsed["data.csv"], "target": parsed.get("data.target", ()),
                          "features": parsed.get("data.features"),
-                         "categorical": parsed.get("data.categorical", ()), "where": where}
+                         "categorical": parsed.get("data.categorical", ()), "where": where,
+                         "missing": parsed.get("data.missing", "error")}
         raise error
 
     sections: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}

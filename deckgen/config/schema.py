@@ -19,6 +19,7 @@ from deckgen.errors import did_you_mean
 ACTIVATIONS = tuple(REGISTRY)
 DATASETS = ("trask", "trask-2layer", "xor", "and", "or")
 SCALES = ("minmax", "standard", "none")
+MISSING = ("error", "drop", "mean")
 TITLE = "A neural network, number by number"
 THEMES = (
     "white", "black", "white-contrast", "black-contrast", "beige", "blood",
@@ -39,6 +40,8 @@ class DataConfig:
     bias_column: bool = False
     rows: tuple[int, ...] | None = None
     shuffle: int | None = None
+    missing: str = "error"
+    test_fraction: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,11 @@ FIELDS: dict[str, Field] = {
     "data.bias_column": Field(V.boolean, "Append Trask's constant-1 input column."),
     "data.rows": Field(V.rows, "Data rows shown on the detailed slides, counted from 0 in file order (training uses every row)."),
     "data.shuffle": Field(V.whole(0), "Shuffle the CSV rows with this seed."),
+    "data.missing": Field(V.one_of(MISSING), "Gaps in the CSV (empty or NA cells): error, drop the row, or mean "
+                                             "(a number column's gaps take the mean of its training rows; a row with "
+                                             "a gap in a text or target column is dropped)."),
+    "data.test_fraction": Field(V.fraction(0.9), "Fraction of the rows held out, drawn with training.seed, that training "
+                                                 "never sees; the results slides evaluate the network on them."),
     "network.layers": Field(V.layers, "Layer sizes from inputs to outputs, like [3, 4, 1]; \"auto\" first or last: from the data."),
     "network.activation": Field(V.one_of(ACTIVATIONS), "Hidden-layer activation: sigmoid, tanh or relu (output is sigmoid)."),
     "network.bias": Field(V.boolean, "Give every layer a trained bias (Trask uses a constant-1 input instead)."),

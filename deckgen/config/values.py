@@ -45,6 +45,16 @@ def positive(v: Any) -> float:
     return float(v)
 
 
+def fraction(hi: float) -> Callable[[Any], float]:
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"expected a number, got {literal(v)} — write a fraction like 0.2")
+        if not math.isfinite(v) or not 0 <= v <= hi:
+            raise ValueError(f"{v} is out of range — use a fraction from 0 to {hi:g}, like 0.2")
+        return float(v)
+    return check
+
+
 def one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def check(v: Any) -> str:
         v = string(v)

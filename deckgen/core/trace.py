@@ -31,6 +31,8 @@ FORMAT = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _SCALARS = ("loss", "mae")
 _INPUTS = ("X", "y")
+#: Held-out rows (``data.test_fraction``): their inputs and targets, and the trained network's output on them.
+HELDOUT = ("Xtest", "ytest", "atest")
 #: The files :meth:`Trace.save` writes into a folder.
 FILES = ("trace.npz", "trace.json")
 
@@ -144,16 +146,25 @@ class Trace:
     stacks: Mapping[str, np.ndarray] = field(repr=False)
     scalars: Mapping[str, np.ndarray] = field(repr=False)
     light: bool = False
+    heldout: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)   # see HELDOUT
+    heldout_at: int | None = None      # the iteration whose weights made ``atest``
     _ops: Mapping[str, tuple[str, tuple[str, ...], str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_ops", describe(self.layers, self.activation, self.bias))
-        for attr in ("inputs", "stacks", "scalars"):
+        ops = describe(self.layers, self.activation, self.bias)
+        if self.heldout:
+            L = len(self.layers) - 1
+            weights = tuple(f"{p}{k}" for k in range(1, L + 1) for p in (("W", "b") if self.bias else ("W",)))
+            ops.update({"Xtest": ("input", (), r"X_{\mathrm{test}}"), "ytest": ("input", (), r"y_{\mathrm{test}}"),
+                        "atest": ("forward", ("Xtest", *weights),
+                                  rf"a_{{\mathrm{{test}}}} = a_{{{L}}} \text{{ of }} X_{{\mathrm{{test}}}}")})
+        object.__setattr__(self, "_ops", ops)
+        for attr in ("inputs", "stacks", "scalars", "heldout"):
             arrays = dict(getattr(self, attr))
             for array in arrays.values():
                 array.flags.writeable = False
             object.__setattr__(self, attr, MappingProxyType(arrays))
-        missing = set(self._ops) - set(self.stacks) - set(_INPUTS) - set(_SCALARS)
+        missing = set(self._ops) - set(self.stacks) - set(_INPUTS) - set(_SCALARS) - set(self.heldout)
         if missing:
             raise ValueError(f"trace has no stack for {sorted(missing)}")
 
@@ -184,7 +195,7 @@ class Trace:
         self._known(name)
         if name in _SCALARS:
             return (1, 1)
-        array = self.inputs[name] if name in _INPUTS else self.stacks[name]
+        array = self.inputs[name] if name in _INPUTS else self.heldout[name] if name in HELDOUT else self.stacks[name]
         return tuple(array.shape[-2:])  # type: ignore[return-value]
 
     def has(self, name: str, t: int) -> bool:
@@ -195,6 +206,8 @@ class Trace:
             return t <= self.end
         if name in _SCALARS:
             return t <= self.last
+        if name in HELDOUT:
+            return t == self.heldout_at if name == "atest" else t <= self.end
         i = bisect.bisect_left(self.kept, t)
         return i < len(self.stacks[name]) and self.kept[i] == t
 
@@ -203,6 +216,8 @@ class Trace:
         if self.has(name, t):
             if name in _INPUTS:
                 return self.inputs[name]
+            if name in HELDOUT:
+                return self.heldout[name]
             if name in _SCALARS:
                 return self.scalars[name][t : t + 1].reshape(1, 1)
             return self.stacks[name][bisect.bisect_left(self.kept, t)]
@@ -235,6 +250,8 @@ class Trace:
 
     def _why_missing(self, name: str, t: int) -> str:
         where = f"{name} at iteration {t}"
+        if name == "atest":
+            return f"{where}: the held-out rows are evaluated once, with the weights of iteration {self.heldout_at}"
         if t < 0 or t > self.end:
             return f"{where}: the run covers iterations 0..{self.end}"
         if t == self.stopped_at or (name in _SCALARS and t > self.last):
@@ -265,7 +282,7 @@ class Trace:
         return Trace(layers=self.layers, activation=self.activation, bias=self.bias,
                      learning_rate=self.learning_rate, iterations=self.iterations, stopped_at=self.stopped_at,
                      kept=tuple(want), complete=False, inputs=dict(self.inputs), stacks=stacks,
-                     scalars=dict(self.scalars), light=light)
+                     scalars=dict(self.scalars), light=light, heldout=dict(self.heldout), heldout_at=self.heldout_at)
 
     def __repr__(self) -> str:
         stop = "" if self.stopped_at is None else f", stopped_at={self.stopped_at}"
@@ -279,7 +296,8 @@ class Trace:
 
     def manifest(self) -> dict:
         """The JSON-ready description written next to the arrays."""
-        return {
+        held = {"heldout_at": self.heldout_at} if self.heldout else {}
+        return {**held,
             "format": FORMAT,
             "deckgen": __version__,
             "layers": list(self.layers),
@@ -303,7 +321,8 @@ class Trace:
         """Write ``folder/trace.npz`` and ``folder/trace.json``; same trace, same bytes."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        arrays = {**self.inputs, **{n: self.stacks[n] for n in self._ops if n in self.stacks}, **self.scalars}
+        arrays = {**self.inputs, **{n: self.stacks[n] for n in self._ops if n in self.stacks}, **self.scalars,
+                  **self.heldout}
         arrays["kept"] = np.asarray(self.kept, dtype=np.int64)
         _write_atomic(folder / "trace.npz", lambda f: _write_npz(f, arrays))
         text = json.dumps(self.manifest(), sort_keys=True, indent=1, ensure_ascii=True) + "\n"
@@ -336,6 +355,8 @@ def load_trace(folder_or_file: str | os.PathLike) -> Trace:
         light=meta.get("kind") == "light",
         inputs={n: arrays.pop(n) for n in _INPUTS},
         scalars={n: arrays.pop(n) for n in _SCALARS},
+        heldout={n: arrays.pop(n) for n in HELDOUT if n in arrays},
+        heldout_at=meta.get("heldout_at"),
         stacks=arrays,
     )
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from deckgen.data.csvread import (MAX_LISTED, MAX_CATEGORIES, _NUMBER, _DECIMAL_COMMA, _NONFINITE, _MISSING, Where, Table, scan, clip)
-from deckgen.data.dataset import Dataset, shown_rows, with_bias_column
 from deckgen.errors import ConfigError, count, located
 
 # --------------------------------------------------------------------------- checking
+
+#: What the message of a gap adds: the setting that accepts gaps.
+_KEY_HINT = ', or set data.missing = "drop" (or "mean") to drop (or fill) gaps'
 
 @dataclass
 class Plan:
@@ -30,7 +32,8 @@ class Plan:
     features: list[int]
     targets: list[int]
     categorical: set[int]
-    values: dict[int, np.ndarray]      # numeric columns, as numbers
+    values: dict[int, np.ndarray]      # numeric columns, as numbers (NaN at a gap)
+    gaps: dict[int, np.ndarray] = field(default_factory=dict)   # used columns with gaps: True at each gap
 
 
 def _number(cell: str, decimal_comma: bool) -> float | None:
@@ -48,12 +51,20 @@ def _missing_column(name: str, header: list[str], key: str, where: Where, label:
     return f"{located(where(key), key)}: no column {clip(name)} in {label}{hint} — the columns are {shown}"
 
 
+def _gap(cell: str) -> bool:
+    """An empty cell, or one that says a value is missing (``NA``, ``n/a``, ``?``, ``nan``...)."""
+    return not cell or cell.lower() in _MISSING or cell.lower() in ("nan", "+nan", "-nan")
+
+
 def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | None,
-         categorical: tuple[str, ...], where: Where, whole: bool = True) -> Plan:
+         categorical: tuple[str, ...], where: Where, whole: bool = True, missing: str = "error") -> Plan:
     """Check the table against ``data.target/features/categorical`` and every used cell; raise all problems.
 
     ``whole=False``: some rows could not be read (they are reported on their own), so
     what the rows read say about a whole column (a target with one value) is not checked.
+    ``missing`` (``data.missing``): "error" reports every gap; otherwise gaps are
+    recorded in :attr:`Plan.gaps` for the loader to drop or fill, and a gap in a
+    text column is a gap too (not a category of its own).
     """
     header, label = table.header, table.label
     index = {name: i for i, name in enumerate(header)}
@@ -88,6 +99,8 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
         raise ConfigError(*errors)
 
     decimal_comma = table.delimiter != ","
+    tolerant = missing != "error"
+    gaps: dict[int, np.ndarray] = {}
     cats: set[int] = set()
     values: dict[int, np.ndarray] = {}
     problems: list[str] = []
@@ -107,9 +120,14 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
         numeric = col not in forced and any(v is not None or _NONFINITE.fullmatch(c) for v, c in zip(numbers, cells))
         if not numeric:
             cats.add(col)
+            if tolerant:
+                holes = np.array([_gap(c) for c in cells], dtype=bool)
+                if holes.any():
+                    gaps[col] = holes
+                continue
             for r, cell in enumerate(cells):
                 if not cell:
-                    report(r, col, f"empty cell in column {clip(name)} — fill it in or remove the row")
+                    report(r, col, f"empty cell in column {clip(name)} — fill it in or remove the row{_KEY_HINT}")
             continue
         column = np.empty(len(cells))
         for r, (cell, value) in enumerate(zip(cells, numbers)):
@@ -117,12 +135,15 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
                 column[r] = value
                 continue
             column[r] = np.nan
-            if not cell:
-                report(r, col, f"empty cell in numeric column {clip(name)} — fill it in or remove the row")
+            if tolerant and _gap(cell):
+                gaps.setdefault(col, np.zeros(len(cells), dtype=bool))[r] = True
+            elif not cell:
+                report(r, col, f"empty cell in numeric column {clip(name)} — fill it in or remove the row{_KEY_HINT}")
             elif value is not None or _NONFINITE.fullmatch(cell):
                 report(r, col, f"{clip(cell)} in column {clip(name)} is not a finite number — give a real value or remove the row")
             elif cell.lower() in _MISSING:
-                report(r, col, f"missing value {clip(cell)} in numeric column {clip(name)} — fill it in or remove the row")
+                report(r, col, f"missing value {clip(cell)} in numeric column {clip(name)} — fill it in or remove the "
+                               f"row{_KEY_HINT}")
             else:
                 report(r, col, f"{clip(cell)} in column {clip(name)} is not a number — fix the value, or list {clip(name)} "
                                "in data.categorical to treat the column as categories")
@@ -137,7 +158,8 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
                             f"values; one-hot encoding would need {distinct} {'outputs' if col in targets else 'inputs'} "
                             f"— leave it out with {key}, or use a column with fewer categories")
     for col in targets:
-        kinds = set(row[col] for row in table.rows) if col in cats else set(values[col][np.isfinite(values[col])])
+        kinds = (set(row[col] for r, row in enumerate(table.rows) if col not in gaps or not gaps[col][r])
+                 if col in cats else set(values[col][np.isfinite(values[col])]))
         if len(kinds) == 1 and len(table.rows) >= 1 and not problems and whole:
             only = next(iter(kinds))
             what = f"only one class, {clip(only)}" if col in cats else f"the same value, {only:g}, in every row"
@@ -145,27 +167,27 @@ def plan(table: Table, *, target: tuple[str, ...], features: tuple[str, ...] | N
                             "a network can only learn to tell apart at least two; use data with more than one")
     if problems:
         raise ConfigError(*problems)
-    return Plan(feature_cols, targets, cats, values)
+    return Plan(feature_cols, targets, cats, values, gaps)
 
 
 def check(path: Path, *, target: tuple[str, ...] = (), features: tuple[str, ...] | None = None,
-          categorical: tuple[str, ...] = (), where: Where) -> tuple[Table | None, Plan | None, list[str]]:
+          categorical: tuple[str, ...] = (), where: Where, missing: str = "error") -> tuple[Table | None, Plan | None, list[str]]:
     """Read a CSV file and check it against the data settings: every problem, of the file and of its columns."""
     table, errors = scan(path, origin=where("data.csv"))
     if table is None or not target:
         return table, None, errors
     try:
         found = plan(table, target=target, features=features, categorical=categorical, where=where,
-                     whole=not errors)
+                     whole=not errors, missing=missing)
     except ConfigError as exc:
         return table, None, errors + list(exc.messages)
     return table, (None if errors else found), errors
 
 
 def problems(path: Path, *, target: tuple[str, ...] = (), features: tuple[str, ...] | None = None,
-             categorical: tuple[str, ...] = (), where: Where) -> list[str]:
+             categorical: tuple[str, ...] = (), where: Where, missing: str = "error") -> list[str]:
     """Every problem of a CSV file and the data settings that refer to it (for the config's report)."""
-    return check(path, target=target, features=features, categorical=categorical, where=where)[2]
+    return check(path, target=target, features=features, categorical=categorical, where=where, missing=missing)[2]
 
 
 # --------------------------------------------------------------------------- encoding
@@ -196,25 +218,37 @@ def _tame(x: np.ndarray) -> np.ndarray:
     return x / m if m > 1e150 or 0 < m < 1e-150 else x
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    """``(x - min) / (max - min)``, free of overflow even near the float limits."""
-    if x.min() == x.max():
+def _minmax(x: np.ndarray, fit: np.ndarray | None = None) -> np.ndarray:
+    """``(x - min) / (max - min)``, free of overflow even near the float limits.
+
+    ``fit``: the rows (a mask) whose min and max are used, the training rows when some are held out.
+    """
+    ref = x if fit is None else x[fit]
+    if ref.min() == ref.max():
         return np.zeros(len(x))
     x = _tame(x)
-    return (x - x.min()) / (x.max() - x.min())
+    ref = x if fit is None else x[fit]
+    return (x - ref.min()) / (ref.max() - ref.min())
 
 
-def _standard(x: np.ndarray) -> np.ndarray:
+def _standard(x: np.ndarray, fit: np.ndarray | None = None) -> np.ndarray:
     """``(x - mean) / standard deviation`` (population), free of overflow like :func:`_minmax`."""
-    if x.min() == x.max():
+    ref = x if fit is None else x[fit]
+    if ref.min() == ref.max():
         return np.zeros(len(x))
     x = _tame(x)
-    std = x.std()
-    return (x - x.mean()) / std if std > 0 else np.zeros(len(x))
+    ref = x if fit is None else x[fit]
+    std = ref.std()
+    return (x - ref.mean()) / std if std > 0 else np.zeros(len(x))
 
 
-def encode(table: Table, p: Plan, scale: str) -> dict:
-    """Numbers for the network: scaled numeric inputs, one-hot categories and targets; names; a description."""
+def encode(table: Table, p: Plan, scale: str, fit: np.ndarray | None = None) -> dict:
+    """Numbers for the network: scaled numeric inputs, one-hot categories and targets; names; a description.
+
+    ``fit``: the rows (a mask) whose ranges scale the numbers, the training rows when some are
+    held out (None: every row). ``target_range`` says, per target column, the ``(min, max)``
+    a numeric target was scaled from (None: not scaled), so results can be shown in its units.
+    """
     header = table.header
     n = len(table.rows)
     columns: list[np.ndarray] = []
@@ -232,9 +266,9 @@ def encode(table: Table, p: Plan, scale: str) -> dict:
         if x.min() == x.max():
             constant.append(name)
         if scale == "minmax":
-            x = _minmax(x)
+            x = _minmax(x, fit)
         elif scale == "standard":
-            x = _standard(x)
+            x = _standard(x, fit)
         columns.append(x)
         feature_names.append(name)
     X = np.column_stack(columns) if columns else np.zeros((n, 0))
@@ -243,11 +277,13 @@ def encode(table: Table, p: Plan, scale: str) -> dict:
     target_names: list[str] = []
     class_names: tuple[str, ...] | None = None
     target_notes = []
+    target_range: list[tuple[float, float] | None] = []
     for col in p.targets:
         name = header[col]
         if col in p.categorical:
             cats, ones = _one_hot(table, col)
             outputs += ones
+            target_range += [None] * len(ones)
             if len(p.targets) == 1:
                 class_names = tuple(cats)
                 target_names += cats
@@ -256,10 +292,12 @@ def encode(table: Table, p: Plan, scale: str) -> dict:
             target_notes.append(f"the target {name} one-hot encoded, one output per class")
             continue
         y = p.values[col]
-        lo, hi = float(y.min()), float(y.max())
+        ref = y if fit is None else y[fit]
+        lo, hi = float(ref.min()), float(ref.max())
         if lo < 0 or hi > 1:
-            y = _minmax(y)
+            y = _minmax(y, fit)
             target_notes.append(f"the target {name} scaled to 0–1 (from {lo:g} to {hi:g}), the range of the sigmoid output")
+        target_range.append((lo, hi) if (lo < 0 or hi > 1) and lo < hi else None)
         outputs.append(y)
         target_names.append(name)
     y = np.column_stack(outputs)
@@ -281,7 +319,8 @@ def encode(table: Table, p: Plan, scale: str) -> dict:
         predicting += f" ({len(class_names)} classes: {_names(_md(c) for c in class_names)})"
     description = f"Data from {_md(Path(table.label).name)}, predicting {predicting}."
     return {"X": X, "y": y, "feature_names": tuple(feature_names), "target_names": tuple(target_names),
-            "class_names": class_names, "scaling": scaling, "notes": notes, "description": description}
+            "class_names": class_names, "scaling": scaling, "notes": notes, "description": description,
+            "target_range": tuple(target_range)}
 
 
 def _one_hot(table, col: int) -> tuple[list[str], list[np.ndarray]]:
@@ -289,27 +328,3 @@ def _one_hot(table, col: int) -> tuple[list[str], list[np.ndarray]]:
     cats = _order(row[col] for row in table.rows)
     cells = np.array([row[col] for row in table.rows], dtype=object)
     return cats, [(cells == c).astype(float) for c in cats]
-
-
-def load_csv(config) -> Dataset:
-    """The :class:`~deckgen.data.Dataset` of the CSV file a config names (every problem raised at once)."""
-
-    data = config.data
-    table, p, errors = check(Path(data.csv), target=data.target, features=data.features,
-                             categorical=data.categorical, where=config.where)
-    if errors or p is None:
-        raise ConfigError(*errors)
-    enc = encode(table, p, data.scale)
-    used = p.features + p.targets
-    raw = [tuple(row[c] for c in used) for row in table.rows]
-    X, y, names = enc["X"], enc["y"], enc["feature_names"]
-    order = np.arange(len(raw))
-    if data.shuffle is not None:
-        order = np.random.default_rng(data.shuffle).permutation(len(raw))
-        X, y, raw = X[order], y[order], [raw[i] for i in order]
-    if data.bias_column:
-        X, names = with_bias_column(X, names)
-    rows = shown_rows(data.rows, order, config)
-    return Dataset(X=X, y=y, feature_names=names, target_names=enc["target_names"],
-                   description=enc["description"], raw=tuple(raw), raw_header=tuple(table.header[c] for c in used),
-                   class_names=enc["class_names"], scaling=enc["scaling"], rows=rows, notes=enc["notes"])

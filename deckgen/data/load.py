@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from deckgen.config import Config
-from deckgen.data.csvfile import load_csv
-from deckgen.data.dataset import Dataset, shown_rows, with_bias_column
+from deckgen.data.csvload import load_csv
+from deckgen.data.dataset import Dataset, shown_rows, split_rows, with_bias_column
 from deckgen.errors import ConfigError, count
 
 _BINARY_INPUTS = [[0, 0], [0, 1], [1, 0], [1, 1]]
@@ -47,6 +47,11 @@ def load_dataset(config: Config) -> Dataset:
     if data.bias_column:
         X, names = with_bias_column(X, names)
     target_names = ("y",) if y.shape[1] == 1 else tuple(f"y{j + 1}" for j in range(y.shape[1]))
-    rows = shown_rows(data.rows, order, config)
+    train, test = split_rows(X.shape[0], config)
+    rows = shown_rows(data.rows, order[train], config, total=len(order), held=order[test])
+    held = {}
+    if len(test):
+        held = {"X_test": X[test], "y_test": y[test], "file_rows_test": tuple(int(r) for r in order[test])}
+        X, y = X[train], y[train]
     return Dataset(X=X, y=y, feature_names=names, target_names=target_names,
-                   description=description, rows=rows)
+                   description=description, rows=rows, file_rows=tuple(int(r) for r in order[train]), **held)

@@ -80,6 +80,8 @@ def training_key(config, dataset, layers) -> str:
     spec["network"]["layers"] = [int(n) for n in layers]   # "auto" resolved
     material = {"format": FORMAT, "deckgen": __version__, "code": code_digest(), **spec,
                 "X": _array_digest(dataset.X), "y": _array_digest(dataset.y)}
+    if dataset.n_test:            # the held-out rows are evaluated into the trace, so they are part of the key
+        material.update(Xtest=_array_digest(dataset.X_test), ytest=_array_digest(dataset.y_test))
     text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

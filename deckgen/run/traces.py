@@ -10,6 +10,7 @@ import numpy as np
 
 from deckgen.config import Config
 from deckgen.core import train as core_train
+from deckgen.core.heldout import with_heldout
 from deckgen.data import Dataset
 from deckgen.run.cache import by_budget, fit_to, training_key
 from deckgen.run.session import Session
@@ -30,7 +31,7 @@ def train_for(config: Config, dataset: Dataset, layers: tuple[int, ...], progres
     """
     net, tr = config.network, config.training
     extra = {"progress": progress} if progress is not None and _accepts_progress(core_train.train) else {}
-    return core_train.train(
+    trace = core_train.train(
         dataset.X, dataset.y, layers,
         activation=net.activation, learning_rate=tr.learning_rate, iterations=tr.iterations, seed=tr.seed,
         weights=[np.array(w, dtype=float) for w in net.weights] if net.weights else None,
@@ -38,6 +39,7 @@ def train_for(config: Config, dataset: Dataset, layers: tuple[int, ...], progres
         bias=net.bias, explain=config.deck.explain, checkpoints=config.deck.checkpoints,
         memory_budget=int(tr.memory_budget_mb * 2**20), **extra,
     )
+    return with_heldout(trace, dataset.X_test, dataset.y_test)   # the held-out rows, evaluated once trained
 
 
 def trace_key(config: Config, dataset: Dataset, layers: tuple[int, ...]) -> str:
@@ -70,7 +72,7 @@ def obtain_trace(config: Config, dataset: Dataset, layers, *, key: str, cache=No
     if lookup_only:
         return None
     if trainer is not None:
-        trace = trainer(config, dataset, layers)
+        trace = with_heldout(trainer(config, dataset, layers), dataset.X_test, dataset.y_test)
     else:
         trace = train_for(config, dataset, layers, progress=progress)
     remember(trace, config, key, cache=cache if store else None, session=session)

@@ -41,6 +41,10 @@ class Facts:
     examples: int
     outputs: int
     binary_targets: bool    # every target is 0 or 1 (what "never exactly 0 or 1" is about)
+    dropped: str = ""       # rows of the file left out for a gap ("11"), or "" for none
+    filled: str = ""        # gaps filled with their column's mean, or ""
+    test_rows: str = ""     # rows held out for testing, never trained on, or ""
+    file_rows: str = ""     # rows the file has, when some were dropped or held out
 
     @property
     def converged(self) -> bool:
@@ -87,4 +91,7 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
         squashes=trace.activation in ("sigmoid", "tanh"), output=OUTPUT, exact_outputs=exact,
         rounded_outputs=rounded, all_exact=all_exact, trask_prints_error=trask and config.data.dataset == "trask", examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
         binary_targets=bool(np.all(np.isin(np.asarray(trace.get("y", 0)), (0.0, 1.0)))),
+        dropped=f"{dataset.dropped:,}" if dataset.dropped else "", filled=f"{dataset.filled:,}" if dataset.filled else "",
+        test_rows=f"{dataset.n_test:,}" if dataset.n_test else "",
+        file_rows=f"{dataset.n_examples + dataset.n_test + dataset.dropped:,}" if dataset.n_test or dataset.dropped else "",
     )

@@ -13,13 +13,12 @@ import numpy as np
 
 from deckgen.core.activations import ACTIVATIONS, OUTPUT, layer_activations
 from deckgen.core.learned import binary_inputs, unit_function, xor_like
+from deckgen.story import results
 from deckgen.story.slides import Slide
 from deckgen.story.views import Layout, Token, sig, tok
 
 #: Inputs drawn on the one-neuron slide before the rest are left out.
 _NEURON_INPUTS = 5
-#: Misclassified examples listed on the "what it learned" slide of a classifier.
-_MISTAKES = 6
 
 
 def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
@@ -80,16 +79,23 @@ def step(trace, t: int, layout: Layout) -> Slide:
 
 
 def learned(trace, layout: Layout, dataset, t: int) -> list[Slide]:
-    """What the network computes after training: truth tables, a formula, or the examples it gets wrong."""
+    """What the network computes after training: truth tables, a formula, or how it does on each set of rows.
+
+    A classifier gets its accuracy, confusion tables and mistakes; a number target
+    (scaled from its own units) or held-out rows get the predictions in the target's units.
+    """
     X = trace.get("X", t)
     inputs = binary_inputs(np.asarray(X))
+    slides: list[Slide] = []
     if inputs is not None and len(inputs.varying) == 2 and X.shape[0] <= 16:
         table = _truth_table(trace, layout, dataset, t, inputs)
         xor = xor_like(np.asarray(X), np.asarray(trace.get("y", t)))
-        return [table, _why_xor(trace, layout, dataset, t, xor, table)] if xor else [table]
-    if dataset.class_names and len(dataset.class_names) == trace.layers[-1] >= 2:
-        return [_mistakes(trace, layout, dataset, t)]
-    return []
+        slides = [table, _why_xor(trace, layout, dataset, t, xor, table)] if xor else [table]
+    elif dataset.class_names and len(dataset.class_names) == trace.layers[-1] >= 2:
+        return results.classes(trace, layout, dataset, results.results_iteration(trace, t))
+    if trace.heldout or any(span is not None for span in dataset.target_range):
+        slides.append(results.numbers(trace, layout, dataset, results.results_iteration(trace, t)))
+    return slides
 
 
 def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
@@ -148,20 +154,3 @@ def _formula(trace, layout: Layout, t: int) -> dict[str, Any]:
     if trace.bias:
         parts += [Token(" + "), *tok(layout.num(trace, "b1", t, 0, 0), wrap=True)]
     return {"op": ACTIVATIONS[OUTPUT].op, "tokens": tuple(parts)}
-
-
-def _mistakes(trace, layout: Layout, dataset, t: int) -> Slide:
-    """The training examples the network gets wrong, with their inputs, and its accuracy on them."""
-    L = len(trace.layers) - 1
-    a, y = np.asarray(trace.get(f"a{L}", t)), np.asarray(trace.get("y", t))
-    best, truth = np.argmax(a, axis=1), np.argmax(y, axis=1)
-    wrong = [int(r) for r in np.nonzero(best != truth)[0]]
-    cols = layout.shown(trace.layers[0], min(layout.max_cols, 4), False)
-    rows = [{"label": str(r), "inputs": tuple(layout.num(trace, "X", t, r, c) for c in cols),
-             "predicted": dataset.class_names[best[r]], "output": layout.num(trace, f"a{L}", t, r, int(best[r])),
-             "true": dataset.class_names[truth[r]]} for r in wrong[:_MISTAKES]]
-    n = len(best)
-    ctx = {"rows": tuple(rows), "wrong": len(wrong), "right": n - len(wrong), "examples": n,
-           "accuracy": f"{(n - len(wrong)) / n * 100:.1f}%", "more": max(len(wrong) - _MISTAKES, 0),
-           "columns": tuple(layout.feature_names[c] if c < len(layout.feature_names) else f"x{c + 1}" for c in cols)}
-    return Slide("slides/mistakes.html", "learned", ctx=ctx)
