@@ -14,7 +14,7 @@ import numpy as np
 from deckgen.core.evidence import evidence
 from deckgen.core.learned import xor_like
 from deckgen.story.slides import Slide
-from deckgen.story.views import Layout
+from deckgen.story.views import Layout, num
 
 _TEMPLATES = {"stuck": "slides/trouble-stuck.html", "overshot": "slides/trouble-overshot.html",
               "diverged": "slides/trouble-overflow.html"}
@@ -46,9 +46,12 @@ def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta
     if ev and ev.shared:
         r1, r2 = ev.shared
         k = L - 1
-        one, two = ({"row": str(r), "code": tuple(layout.num(trace, f"a{k}", t, r, j) for j in range(trace.layers[k])),
-                     "target": layout.num(trace, "y", t, r, 0), "output": layout.num(trace, f"a{L}", t, r, 0),
-                     "delta": layout.num(trace, f"d{L}", t, r, 0)} for r in (r1, r2))
+        # At the deck's precision: the codes and outputs are the same as far as the slide's own numbers go;
+        # more decimals would show differences far too small to matter as if they were the point.
+        p = layout.precision
+        one, two = ({"row": str(r), "code": tuple(num(trace, f"a{k}", t, r, j, p) for j in range(trace.layers[k])),
+                     "target": num(trace, "y", t, r, 0, p), "output": num(trace, f"a{L}", t, r, 0, p),
+                     "delta": num(trace, f"d{L}", t, r, 0, p)} for r in (r1, r2))
         ctx["shared"] = {"one": one, "two": two, "flat": ev.shared_flat}
     if ev and ev.saturated:
         ctx["saturated"] = ", ".join(f"unit {j + 1}" + (f" of layer {k}" if L > 2 else "") for k, j in ev.saturated)
