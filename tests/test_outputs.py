@@ -310,3 +310,72 @@ def test_a_deck_in_each_new_mode_builds_and_saves_its_mode(tmp_path):
         assert trace.output == ("softmax" if name == "softmax" else "linear" if name == "linear" else "sigmoid")
         assert trace.batch_size == (3 if name == "batches" else None)
         assert "softmax" in (out / "index.html").read_text(encoding="utf-8") or name != "softmax"
+
+
+# -- what reads the run ------------------------------------------------------------------------------
+
+
+def test_a_noisy_batch_series_is_diagnosed_by_epoch_and_predictions_come_from_every_row():
+    from deckgen.core.diagnose import diagnose
+    from deckgen.core.kept import final_iteration
+
+    X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
+    y = np.array([[0], [1], [1], [0]], dtype=float)
+    trace = train(X, y, [3, 4, 1], batch_size=1, iterations=20000, seed=1)
+    mae = trace.series("mae")
+    assert np.max(mae[:2000]) > mae[0] * 1.01            # one row at a time: the series jumps about
+    assert diagnose(trace)["kind"] == "converged"
+    assert final_iteration(trace) == 20000 and trace.get("a2", 20000).shape == (4, 1)
+
+
+def test_a_linear_output_is_stuck_only_relative_to_its_targets_range():
+    from deckgen.core.diagnose import diagnose
+
+    rs = np.random.RandomState(3)
+    X = rs.uniform(0, 1, (40, 1))
+    y = 20 * X + rs.normal(0, 0.5, (40, 1))             # a line plus noise no fit can remove
+    trace = train(X, y, [1, 1], output="linear", bias=True, learning_rate=0.01, iterations=3000)
+    assert trace.series("mae")[-1] > 0.1                   # above the threshold for outputs in 0..1
+    assert diagnose(trace)["kind"] == "converged"
+
+
+def test_the_cache_key_changes_with_output_loss_and_batch_size():
+    from deckgen.data import load_dataset, resolve_layers
+    from deckgen.pipeline import load
+    from deckgen.run.traces import trace_key
+
+    def key(*sets):
+        config = load(None, ["training.iterations=100", *sets])
+        dataset = load_dataset(config)
+        return trace_key(config, dataset, resolve_layers(config, dataset))
+
+    keys = {key(), key("training.loss=cross_entropy"), key("network.output=linear"), key("training.batch_size=2")}
+    assert len(keys) == 4
+    assert key("training.batch_size=2") == key("training.batch_size=2")
+
+
+def test_the_chain_rule_and_the_nudge_use_the_runs_loss_on_its_batch():
+    from deckgen.core.gradients import NUDGE, factors, loss_with
+
+    for mode in (MODES[1], MODES[3], MODES[5]):
+        trace, _ = run(mode)
+        L = len(trace.layers) - 1
+        for t in (0, 4):
+            assert loss_with(trace, t, 1, 0, 0) == pytest.approx(trace.value("loss", t), rel=1e-12)
+            for k in (1, L):
+                per_example = factors(trace, t, k, 0, 0)
+                assert len(per_example) == len(trace.batch_rows(t))
+                total = sum(f.product for f in per_example)
+                assert total == pytest.approx(-trace.value(f"dW{k}", t, 0, 0) / trace.learning_rate, rel=1e-9)
+                slope = (loss_with(trace, t, k, 0, 0, NUDGE) - loss_with(trace, t, k, 0, 0, -NUDGE)) / (2 * NUDGE)
+                assert slope == pytest.approx(total, rel=1e-4, abs=1e-9)
+                assert all(f.fused for f in per_example) == (k == L and trace.loss == "cross_entropy")
+
+
+def test_classes_are_the_largest_softmax_output_and_a_linear_output_has_none():
+    from deckgen.core.learned import decisions
+
+    a = np.array([[0.2, 0.5, 0.3], [0.6, 0.3, 0.1]])
+    assert list(decisions("softmax", a)) == [1, 0]
+    assert list(decisions("sigmoid", np.array([[0.7], [0.2]]))) == [1, 0]
+    assert decisions("linear", np.array([[3.5]])) is None
