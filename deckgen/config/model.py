@@ -249,6 +249,7 @@ def _cross_checks(parsed: dict[str, Any], where: Callable[[str], str]) -> list[s
         for key in ("data.target", "data.features", "data.categorical", "data.scale"):
             if key in parsed:
                 errors.append(f"{where(key)}: {key} only applies to CSV data — remove it, or name a file with data.csv")
+    errors += _output_checks(parsed, where, layers)
     if "network.biases" in parsed and not parsed.get("network.bias", False):
         errors.append(f"{where('network.biases')}: network.biases given but network.bias is false — set network.bias = true")
     weights = parsed.get("network.weights")
@@ -261,6 +262,27 @@ def _cross_checks(parsed: dict[str, Any], where: Callable[[str], str]) -> list[s
         error = biases_problem(layers, biases)
         if error:
             errors.append(f"{where('network.biases')}: network.biases {error}")
+    return errors
+
+
+def _output_checks(parsed: dict[str, Any], where: Callable[[str], str], layers) -> list[str]:
+    """The output function and the loss must go together; softmax needs two or more outputs."""
+    output = parsed.get("network.output", NetworkConfig.output)
+    loss = parsed.get("training.loss", TrainingConfig.loss)
+    key = "network.output" if "network.output" in parsed else "training.loss"
+    errors = []
+    if output == "softmax" and loss != "cross_entropy":
+        errors.append(f"{located(where(key), key)}: network.output = \"softmax\" does not go with training.loss = "
+                      f"\"{loss}\" — use training.loss = \"cross_entropy\" with softmax, or network.output = "
+                      "\"sigmoid\" for squared loss")
+    elif loss == "cross_entropy" and output not in ("softmax", "sigmoid"):
+        errors.append(f"{located(where(key), key)}: training.loss = \"cross_entropy\" does not go with network.output = "
+                      f"\"{output}\" — use training.loss = \"squared\" with a {output} output, or network.output = "
+                      "\"softmax\" (or \"sigmoid\") with cross-entropy")
+    if output == "softmax" and layers[-1] != "auto" and layers[-1] < 2:
+        errors.append(f"{located(where('network.layers'), 'network.layers')}: a softmax output needs 2 or more output "
+                      f"units, but network.layers ends with {layers[-1]} — use \"auto\" or one unit per class, "
+                      "or network.output = \"sigmoid\" for one output")
     return errors
 
 

@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from deckgen.config import values as V
-from deckgen.core.activations import ACTIVATIONS as REGISTRY
+from deckgen.core.activations import ACTIVATIONS as REGISTRY, OUTPUTS as OUTPUT_REGISTRY
+from deckgen.core.losses import LOSSES
 from deckgen.errors import did_you_mean
 
 ACTIVATIONS = tuple(REGISTRY)
+OUTPUTS = tuple(OUTPUT_REGISTRY)
+LOSS_NAMES = tuple(LOSSES)
 DATASETS = ("trask", "trask-2layer", "xor", "and", "or")
 SCALES = ("minmax", "standard", "none")
 MISSING = ("error", "drop", "mean")
@@ -51,6 +54,7 @@ class NetworkConfig:
     bias: bool = False
     weights: tuple | None = None
     biases: tuple | None = None
+    output: str = "sigmoid"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class TrainingConfig:
     learning_rate: float = 1.0
     iterations: int = 60000
     memory_budget_mb: float = 256.0
+    loss: str = "squared"
+    batch_size: int | None = None      # None: every row, every iteration
 
 
 @dataclass(frozen=True)
@@ -122,14 +128,21 @@ FIELDS: dict[str, Field] = {
     "data.test_fraction": Field(V.fraction(0.9), "Fraction of the rows held out, drawn with training.seed, that training "
                                                  "never sees; the results slides evaluate the network on them."),
     "network.layers": Field(V.layers, "Layer sizes from inputs to outputs, like [3, 4, 1]; \"auto\" first or last: from the data."),
-    "network.activation": Field(V.one_of(ACTIVATIONS), "Hidden-layer activation: sigmoid, tanh or relu (output is sigmoid)."),
+    "network.activation": Field(V.one_of(ACTIVATIONS), "Hidden-layer activation: sigmoid, tanh or relu (the output layer's is network.output)."),
     "network.bias": Field(V.boolean, "Give every layer a trained bias (Trask uses a constant-1 input instead)."),
     "network.weights": Field(V.matrices, "Explicit initial weights: one matrix per layer."),
     "network.biases": Field(V.vectors, "Explicit initial biases: one flat list per layer (needs bias = true)."),
+    "network.output": Field(V.one_of(OUTPUTS), "Output layer: sigmoid, softmax (outputs that add up to 1; needs "
+                                               "cross_entropy and 2 or more outputs) or linear (a number in the "
+                                               "target's units; needs squared)."),
     "training.seed": Field(V.whole(0, 2**32 - 1), "Seed of the random initial weights."),
     "training.learning_rate": Field(V.positive, "Step size of gradient descent."),
     "training.iterations": Field(V.whole(1, 10_000_000), "Number of training iterations."),
     "training.memory_budget_mb": Field(V.positive, "Memory for recording every matrix; above it only shown iterations are kept."),
+    "training.loss": Field(V.one_of(LOSS_NAMES), "What training minimises: squared (1/2 sum of squared errors; sigmoid or "
+                                                 "linear output) or cross_entropy (softmax or sigmoid output)."),
+    "training.batch_size": Field(V.whole(1), "Rows per mini-batch, consecutive in row order (unset: every row each "
+                                             "iteration; a size of at least the number of rows means every row)."),
     "deck.explain": Field(V.iterations, "Iterations explained step by step."),
     "deck.checkpoints": Field(V.checkpoints, "Checkpoint slides: every N iterations, or a list."),
     "deck.precision": Field(V.whole(0, 12), "Decimal places of every number on the slides."),

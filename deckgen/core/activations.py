@@ -5,6 +5,10 @@ the trace uses the formulas, the story the symbols and definitions, and the
 figures ``curve``. Adding an activation is one new :class:`Activation` in
 :data:`ACTIVATIONS`, plus its speaker note, ``templates/notes/<name>.html``
 (wording stays in the templates; tests/test_templates.py checks it is there).
+
+The output layer has its own choices, :data:`OUTPUTS` (``network.output``):
+sigmoid, softmax (row by row) and linear. :data:`FUNCTIONS` holds both kinds,
+so the name :func:`layer_activations` gives for any layer can be looked up there.
 """
 
 from __future__ import annotations
@@ -93,10 +97,59 @@ ACTIVATIONS: dict[str, Activation] = {
         derivation=r"\mathrm{relu}'(z) = \begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}"),
 }
 
-#: The activation of the output layer (hidden layers use ``network.activation``).
+
+def _softmax(z, a):
+    """Row by row: exp(z - max z) / sum of exp(z - max z); subtracting the row's maximum keeps exp finite."""
+    np.subtract(z, z.max(axis=1, keepdims=True), out=a)
+    np.exp(a, out=a)
+    np.divide(a, a.sum(axis=1, keepdims=True), out=a)
+
+
+def _linear(z, a):
+    np.copyto(a, z)
+
+
+def _same(e, a, d):
+    """d = e: the output delta when the slope cancels (cross-entropy) or is 1 (a linear output)."""
+    np.copyto(d, e)
+
+
+def _no_delta(e, a, d):
+    raise ValueError("a softmax output has no elementwise slope: train it with cross-entropy, whose delta is y - a")
+
+
+def _softmax_curve(z):
+    """The first output of a softmax over two units, (z, 0): the one-dimensional view of softmax (= sigmoid)."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+
+
+#: Output functions (``network.output``). ``delta`` is the output delta under squared loss;
+#: cross-entropy's delta is always ``e`` (see :mod:`deckgen.core.losses`).
+OUTPUTS: dict[str, Activation] = {
+    "sigmoid": ACTIVATIONS["sigmoid"],
+    "softmax": Activation(
+        "softmax", _softmax, _no_delta, _softmax_curve,
+        symbol=r"\mathrm{softmax}", applied=r"\mathrm{{softmax}}({z})",
+        definition=r"\mathrm{softmax}(z)_{j} = \frac{e^{z_{j}}}{\sum_{i} e^{z_{i}}}", op="softmax",
+        slope=r"a_{j} (\delta_{ij} - a_{i})", slope_of=r"{a} \odot (1 - {a})", slope_op="\u2299 a(1\u2212a) of",
+        verb="turn into probabilities with softmax", gradient=lambda z: _softmax_curve(z) * (1.0 - _softmax_curve(z)),
+        steepest="0.25, where two outputs are equal",
+        derivation=r"\frac{\partial a_{j}}{\partial z_{i}} = a_{j} (\delta_{ij} - a_{i})"),
+    "linear": Activation(
+        "linear", _linear, _same, lambda z: np.asarray(z, dtype=float),
+        symbol=r"\mathrm{id}", applied=r"{z}", definition=r"f(z) = z", op="id",
+        slope=r"1", slope_of=r"1", slope_op="\u00d7 1 of",
+        verb="pass on unchanged", gradient=lambda z: np.ones_like(np.asarray(z, dtype=float)), steepest="1, everywhere",
+        derivation=r"f'(z) = 1"),
+}
+
+#: Every function a layer can have, hidden (:data:`ACTIVATIONS`) or output (:data:`OUTPUTS`).
+FUNCTIONS: dict[str, Activation] = {**ACTIVATIONS, **OUTPUTS}
+
+#: The default output function (``network.output``).
 OUTPUT = "sigmoid"
 
 
-def layer_activations(n_layers: int, hidden: str) -> list[str]:
-    """The activation of layers 1..L: ``hidden`` for the hidden layers, :data:`OUTPUT` for the last."""
-    return [hidden] * (n_layers - 1) + [OUTPUT]
+def layer_activations(n_layers: int, hidden: str, output: str = OUTPUT) -> list[str]:
+    """The activation of layers 1..L: ``hidden`` for the hidden layers, ``output`` for the last."""
+    return [hidden] * (n_layers - 1) + [output]

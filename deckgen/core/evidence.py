@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deckgen.core.activations import layer_activations
+from deckgen.core.batches import chunks, epoch_means
 from deckgen.core.gradients import slope
 
 #: A unit whose slope stays below this for every example barely learns.
@@ -27,14 +28,14 @@ class Evidence:
     saturated: tuple[tuple[int, int], ...]    # (layer, unit) of hidden units flat for every example
     dead_output: tuple[int, ...]              # examples whose output delta is exactly 0 (a saturated output)
     zero_inputs: tuple[int, ...]              # examples whose inputs are all 0, in a network with no bias
-    rises: int                                # iterations after which the loss rose (beyond rounding)
-    first_rise: int | None
+    rises: int                                # iterations (with mini-batches: epochs) after which the loss rose
+    first_rise: int | None                    # the first such iteration (with mini-batches: an epoch's last)
 
 
 def evidence(trace, t: int) -> Evidence:
     """What the numbers of iteration ``t`` (and the loss over the whole run) say about a failed run."""
     L = len(trace.layers) - 1
-    acts = layer_activations(L, trace.activation)
+    acts = layer_activations(L, trace.activation, trace.output)
     y = np.asarray(trace.get("y", t))
     shared = None
     d = np.asarray(trace.get(f"d{L}", t)) if trace.has(f"d{L}", t) else np.zeros_like(y)
@@ -55,6 +56,10 @@ def evidence(trace, t: int) -> Evidence:
     X = np.asarray(trace.get("X", t))
     zero_inputs = () if trace.bias else tuple(int(r) for r in range(X.shape[0]) if np.all(X[r] == 0.0))
     loss = np.asarray(trace.series("loss"), dtype=float)
+    n = chunks(trace.batch_size, len(trace.inputs["X"]))
+    if n > 1:       # each iteration's loss is on its own batch: compare epochs
+        loss = epoch_means(loss[: trace.iterations], trace.batch_size, len(trace.inputs["X"]))
     up = np.nonzero(np.diff(loss) > 1e-9 * np.abs(loss[:-1]))[0]     # rises of rounding noise do not count
+    up = (up + 1) * n - 1 if n > 1 else up
     return Evidence(t=t, shared=shared, shared_flat=shared_flat, saturated=saturated, dead_output=dead_output, zero_inputs=zero_inputs,
                     rises=int(len(up)), first_rise=int(up[0]) if len(up) else None)

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from deckgen.core.activations import ACTIVATIONS
+from deckgen.core.activations import FUNCTIONS
 
 
 def evaluated_at(trace) -> int | None:
@@ -35,7 +35,7 @@ def forward(trace, X: np.ndarray, t: int) -> np.ndarray:
         if trace.bias:
             z = z + trace.get(f"b{k}", t)
         a = np.empty_like(z)
-        ACTIVATIONS[trace.op(f"a{k}")[0]].forward(z, a)
+        FUNCTIONS[trace.op(f"a{k}")[0]].forward(z, a)
     return a
 
 

@@ -43,9 +43,14 @@ def checkpoints_of(spec, iterations: int, stopped_at: int | None = None) -> list
 
 
 def final_iteration(trace) -> int:
-    """The iteration whose forward pass the predictions slide shows (Trask's last printout)."""
+    """The iteration whose forward pass the predictions slide shows (Trask's last printout).
+
+    With mini-batches: the last forward pass, the only one over every row (``T``, unless the run stopped).
+    """
     L = len(trace.layers) - 1
     last = trace.last
+    if trace.batch_size is not None:
+        return last
     return last - 1 if last >= 1 and trace.has(f"a{L}", last - 1) else last
 
 

@@ -46,8 +46,26 @@ UNDECIDED = 0.02
 
 
 def threshold(activation: str) -> float:
-    """Where a unit counts as "on": the middle of its range (relu, unbounded above: anything above 0)."""
+    """Where a unit counts as "on": the middle of its range (relu, unbounded above: anything above 0).
+
+    A linear output has no range: 0.5, halfway between targets 0 and 1. A softmax
+    output above 0.5 is larger than all the others together.
+    """
     return 0.0 if activation in ("tanh", "relu") else 0.5
+
+
+def decisions(output: str, a) -> np.ndarray | None:
+    """The class each row of outputs ``a`` chooses, or None for a linear output (it predicts numbers).
+
+    Softmax, or several sigmoid outputs: the largest output. One sigmoid
+    output: class 1 when it is above 0.5, else class 0.
+    """
+    a = np.asarray(a, dtype=float)
+    if output == "linear" or a.ndim != 2:
+        return None
+    if a.shape[1] == 1:
+        return (a[:, 0] > threshold(output)).astype(int)
+    return np.argmax(a, axis=1)
 
 
 def name_of(bits: dict[tuple[int, ...], int], names: tuple[str, str]) -> str | None:

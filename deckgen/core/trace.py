@@ -25,12 +25,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from deckgen import __version__
-from deckgen.core.activations import ACTIVATIONS, layer_activations
+from deckgen.core.activations import OUTPUT
+from deckgen.core.batches import batch_rows
+from deckgen.core.losses import LOSS
+from deckgen.core.ops import BACKWARD_OPS, INPUTS as _INPUTS, SCALARS as _SCALARS, describe, per_example, pipeline
 
 FORMAT = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_SCALARS = ("loss", "mae")
-_INPUTS = ("X", "y")
 #: Held-out rows (``data.test_fraction``): their inputs and targets, and the trained network's output on them.
 HELDOUT = ("Xtest", "ytest", "atest")
 #: The files :meth:`Trace.save` writes into a folder.
@@ -42,81 +43,6 @@ class MissingMatrix(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-def pipeline(layers: Sequence[int], bias: bool) -> list[str]:
-    """Every name a run of this network records, in the order the computation makes them.
-
-    Inputs, parameters, forward pass, error and loss, deltas from the output back,
-    then the updates (last layer first, as Trask applies them).
-    """
-    L = len(layers) - 1
-    back = range(L, 0, -1)
-    names = list(_INPUTS)
-    for k in range(1, L + 1):
-        names += [f"W{k}", f"b{k}"] if bias else [f"W{k}"]
-    for k in range(1, L + 1):
-        names += [f"z{k}", f"a{k}"]
-    names += [f"e{L}", *_SCALARS]
-    for k in back:
-        names += [f"d{k}"] if k == L else [f"e{k}", f"d{k}"]
-    for k in back:
-        names += [f"dW{k}", f"db{k}"] if bias else [f"dW{k}"]
-    return names
-
-
-#: Ops of the backward pass and updates: they exist only for iterations that train (t < T).
-BACKWARD_OPS = frozenset({"mul_deriv", "matmul_T", "scaled_outer", "scaled_colsum"})
-
-
-def describe(layers: Sequence[int], activation: str, bias: bool) -> dict[str, tuple[str, tuple[str, ...], str]]:
-    """For every name: ``(op, operands, LaTeX formula)``.
-
-    Ops: ``input``; ``update`` (``W@t = W@t-1 + dW@t-1``); ``matmul`` /
-    ``matmul_add`` (``a . W (+ b)``); ``sigmoid`` / ``tanh`` / ``relu``;
-    ``sub`` (``y - a``); ``half_sum_sq``; ``mean_abs``; ``mul_deriv``
-    (``e * f'(a)``, ``f`` being the op that made ``a``); ``matmul_T``
-    (``d . W^T``); ``scaled_outer`` (``eta * a^T . d``); ``scaled_colsum``
-    (``eta * column sums of d``).
-    """
-    L = len(layers) - 1
-    acts = layer_activations(L, activation)
-
-    def A(k: int) -> str:  # name of a{k}, with a0 = X
-        return "X" if k == 0 else f"a{k}"
-
-    def tex(name: str) -> str:  # symbol of a name inside a formula
-        return name if name in _INPUTS else f"{name[0]}_{{{name[1:]}}}"
-
-    out: dict[str, tuple[str, tuple[str, ...], str]] = {
-        "X": ("input", (), "X"),
-        "y": ("input", (), "y"),
-    }
-    for k in range(1, L + 1):
-        out[f"W{k}"] = ("update", (f"W{k}", f"dW{k}"), rf"W_{{{k}}} \leftarrow W_{{{k}}} + \Delta W_{{{k}}}")
-        out[f"b{k}"] = ("update", (f"b{k}", f"db{k}"), rf"b_{{{k}}} \leftarrow b_{{{k}}} + \Delta b_{{{k}}}")
-        prod = rf"{tex(A(k - 1))} \cdot W_{{{k}}}"
-        if bias:
-            out[f"z{k}"] = ("matmul_add", (A(k - 1), f"W{k}", f"b{k}"), rf"z_{{{k}}} = {prod} + b_{{{k}}}")
-        else:
-            out[f"z{k}"] = ("matmul", (A(k - 1), f"W{k}"), rf"z_{{{k}}} = {prod}")
-        out[f"a{k}"] = (acts[k - 1], (f"z{k}",), rf"a_{{{k}}} = " + ACTIVATIONS[acts[k - 1]].applied.format(z=f"z_{{{k}}}"))
-        if k == L:
-            out[f"e{k}"] = ("sub", ("y", f"a{k}"), rf"e_{{{k}}} = y - a_{{{k}}}")
-        else:
-            out[f"e{k}"] = ("matmul_T", (f"d{k + 1}", f"W{k + 1}"), rf"e_{{{k}}} = \delta_{{{k + 1}}} \cdot W_{{{k + 1}}}^{{\top}}")
-        deriv = ACTIVATIONS[acts[k - 1]].slope_of.format(a=f"a_{{{k}}}")
-        out[f"d{k}"] = ("mul_deriv", (f"e{k}", f"a{k}"), rf"\delta_{{{k}}} = e_{{{k}}} \odot {deriv}")
-        out[f"dW{k}"] = (
-            "scaled_outer",
-            (A(k - 1), f"d{k}"),
-            rf"\Delta W_{{{k}}} = \eta \, {tex(A(k - 1))}^{{\top}} \cdot \delta_{{{k}}}",
-        )
-        out[f"db{k}"] = ("scaled_colsum", (f"d{k}",), rf"\Delta b_{{{k}}} = \eta \sum_{{n}} \delta_{{{k}}}")
-    out["loss"] = ("half_sum_sq", (f"e{L}",), rf"\mathcal{{L}} = \frac{{1}}{{2}} \sum e_{{{L}}}^{{2}}")
-    cells = "N" if layers[-1] == 1 else rf"N \cdot {layers[-1]}"      # the mean is over every cell of e{L}
-    out["mae"] = ("mean_abs", (f"e{L}",), rf"\mathrm{{MAE}} = \frac{{1}}{{{cells}}} \sum \left| e_{{{L}}} \right|")
-    return {name: out[name] for name in pipeline(layers, bias)}
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -132,6 +58,13 @@ class Trace:
     this copy (a deck folder's ``trace.npz``) holds only the iterations the deck
     shows; neither: the run itself kept only those, to stay within its memory
     budget. :attr:`kind` names the three.
+
+    ``output`` and ``loss`` name the output function and the loss;
+    ``batch_size`` is None when every iteration trains on every row. With
+    mini-batches, ``get("X", t)``, ``get("y", t)`` and the matrices with one
+    row per example (``z a e d``) hold the rows of :meth:`batch_rows` ``(t)``;
+    their stacks are as tall as ``X`` (the forward pass at ``T`` uses every
+    row), and a smaller batch fills only the top rows of its slot.
     """
 
     layers: tuple[int, ...]
@@ -148,10 +81,13 @@ class Trace:
     light: bool = False
     heldout: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)   # see HELDOUT
     heldout_at: int | None = None      # the iteration whose weights made ``atest``
+    output: str = OUTPUT
+    loss: str = LOSS
+    batch_size: int | None = None
     _ops: Mapping[str, tuple[str, tuple[str, ...], str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        ops = describe(self.layers, self.activation, self.bias)
+        ops = describe(self.layers, self.activation, self.bias, self.output, self.loss)
         if self.heldout:
             L = len(self.layers) - 1
             weights = tuple(f"{p}{k}" for k in range(1, L + 1) for p in (("W", "b") if self.bias else ("W",)))
@@ -211,16 +147,22 @@ class Trace:
         i = bisect.bisect_left(self.kept, t)
         return i < len(self.stacks[name]) and self.kept[i] == t
 
+    def batch_rows(self, t: int) -> range:
+        """The rows of ``X`` iteration ``t`` used: every row without mini-batches, and at ``T``."""
+        return batch_rows(int(t), self.batch_size, len(self.inputs["X"]), self.iterations)
+
     def get(self, name: str, t: int) -> np.ndarray:
-        """The matrix ``name`` at iteration ``t``, always 2-D and read-only."""
+        """The matrix ``name`` at iteration ``t``, always 2-D and read-only (with mini-batches: the batch's rows)."""
         if self.has(name, t):
-            if name in _INPUTS:
-                return self.inputs[name]
             if name in HELDOUT:
                 return self.heldout[name]
             if name in _SCALARS:
                 return self.scalars[name][t : t + 1].reshape(1, 1)
-            return self.stacks[name][bisect.bisect_left(self.kept, t)]
+            held = self.inputs[name] if name in _INPUTS else self.stacks[name][bisect.bisect_left(self.kept, t)]
+            if self.batch_size is None or not (name in _INPUTS or per_example(name)):
+                return held
+            rows = self.batch_rows(t)
+            return held[rows.start : rows.stop] if name in _INPUTS else held[: len(rows)]
         self._known(name)
         raise MissingMatrix(self._why_missing(name, int(t)))
 
@@ -282,22 +224,34 @@ class Trace:
         return Trace(layers=self.layers, activation=self.activation, bias=self.bias,
                      learning_rate=self.learning_rate, iterations=self.iterations, stopped_at=self.stopped_at,
                      kept=tuple(want), complete=False, inputs=dict(self.inputs), stacks=stacks,
-                     scalars=dict(self.scalars), light=light, heldout=dict(self.heldout), heldout_at=self.heldout_at)
+                     scalars=dict(self.scalars), light=light, heldout=dict(self.heldout), heldout_at=self.heldout_at,
+                     output=self.output, loss=self.loss, batch_size=self.batch_size)
 
     def __repr__(self) -> str:
         stop = "" if self.stopped_at is None else f", stopped_at={self.stopped_at}"
+        mode = "".join(f", {k}={v!r}" for k, v in self._modes().items())
         return (
-            f"Trace(layers={self.layers}, activation={self.activation!r}, bias={self.bias}, "
+            f"Trace(layers={self.layers}, activation={self.activation!r}{mode}, bias={self.bias}, "
             f"learning_rate={self.learning_rate}, iterations={self.iterations}{stop}, "
             f"kept={len(self.kept)} iterations, kind={self.kind!r})"
         )
 
     # -- disk ------------------------------------------------------------------------
 
+    def _modes(self) -> dict:
+        """``output``, ``loss`` and ``batch_size`` where they differ from the defaults (sigmoid, squared, every row).
+
+        A run with the defaults writes none of them, so its manifest is the one
+        deckgen wrote before these settings existed, byte for byte.
+        """
+        modes = {"output": self.output, "loss": self.loss, "batch_size": self.batch_size}
+        return {k: v for k, v in modes.items() if v != {"output": OUTPUT, "loss": LOSS, "batch_size": None}[k]}
+
     def manifest(self) -> dict:
         """The JSON-ready description written next to the arrays."""
         held = {"heldout_at": self.heldout_at} if self.heldout else {}
         return {**held,
+            **self._modes(),
             "format": FORMAT,
             "deckgen": __version__,
             "layers": list(self.layers),
@@ -353,6 +307,9 @@ def load_trace(folder_or_file: str | os.PathLike) -> Trace:
         kept=kept,
         complete=meta["complete"],
         light=meta.get("kind") == "light",
+        output=meta.get("output", OUTPUT),
+        loss=meta.get("loss", LOSS),
+        batch_size=meta.get("batch_size"),
         inputs={n: arrays.pop(n) for n in _INPUTS},
         scalars={n: arrays.pop(n) for n in _SCALARS},
         heldout={n: arrays.pop(n) for n in HELDOUT if n in arrays},

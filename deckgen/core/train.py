@@ -1,22 +1,26 @@
-"""Train a small fully connected network by full-batch gradient descent, recording every matrix.
+"""Train a small fully connected network by gradient descent, recording every matrix.
 
 The arithmetic is Trask's "A neural network in 11 lines of Python" (2015), one
 step per iteration ``t``::
 
     z{k} = a{k-1} . W{k} (+ b{k})      a{k} = f(z{k})        (a0 = X)
-    e{L} = y - a{L}                     d{L} = e{L} * f'(a{L})
+    e{L} = y - a{L}                     d{L} = -dL/dz{L}
     e{k} = d{k+1} . W{k+1}^T            d{k} = e{k} * f'(a{k})   (k < L)
     dW{k} = eta * a{k-1}^T . d{k}       db{k} = eta * column sums of d{k}
     W{k} += dW{k}                       b{k} += db{k}           (after all deltas)
 
 with ``f'`` written in terms of the activation's output (sigmoid ``a(1-a)``,
-tanh ``1-a^2``, relu ``[a > 0]``); the output layer is always a sigmoid.
+tanh ``1-a^2``, relu ``[a > 0]``). The output layer's function is sigmoid,
+softmax or linear; its delta ``d{L}`` is ``e{L} * a{L}(1-a{L})`` for sigmoid
+with squared loss and ``e{L}`` otherwise (see :mod:`deckgen.core.losses`).
+With mini-batches (:mod:`deckgen.core.batches`) iteration ``t`` runs on its
+batch's rows of ``X`` and ``y``.
 
 Recording costs little: each recorded name has one preallocated array of shape
 ``(kept iterations, rows, cols)`` and the arithmetic writes straight into it
 (``out=``); iterations that are not kept are computed into scratch arrays.
 ``loss`` and ``mae`` are worked out a chunk of iterations at a time from the
-output errors. A chunk in which anything became non-finite is run again one
+output errors (squared loss on every row), or as each iteration runs. A chunk in which anything became non-finite is run again one
 iteration at a time to find where, and training stops there.
 """
 
@@ -27,29 +31,19 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from deckgen.core.activations import ACTIVATIONS, layer_activations
+from deckgen.core.activations import ACTIVATIONS, FUNCTIONS, OUTPUT, OUTPUTS, layer_activations
+from deckgen.core.batches import batch_rows, normalize
 from deckgen.core.kept import kept_iterations
+from deckgen.core.losses import LOSS, loss_of, output_delta
+from deckgen.core.ops import per_example
+from deckgen.core.params import INIT_RANGE, checked, finite_prefix as _finite_prefix, initial_params, initial_weights
 from deckgen.core.trace import BACKWARD_OPS, Trace, describe, pipeline
+
+__all__ = ["ACTIVATIONS", "INIT_RANGE", "initial_weights", "train"]
 
 
 _CHUNK = 1024  # iterations per chunk (fewer when the output errors are large)
 _CHUNK_BYTES = 8 * 2**20  # memory for one chunk of output errors when not keeping every iteration
-
-
-#: Random initial weights are uniform in [low, high).
-INIT_RANGE = (-1, 1)
-
-
-def initial_weights(layers: Sequence[int], seed: int) -> list[np.ndarray]:
-    """Uniform weights in :data:`INIT_RANGE`, [-1, 1), drawn layer by layer from ``np.random.RandomState(seed)``.
-
-    The same draws as Trask's ``2*np.random.random((n, m)) - 1`` after
-    ``np.random.seed(seed)``: with seed 1, ``W1`` of a 3-4-1 network starts
-    ``[-0.16595599, 0.44064899, -0.99977125, -0.39533485]``.
-    """
-    rs = np.random.RandomState(seed)
-    low, high = INIT_RANGE
-    return [(high - low) * rs.random_sample((n, m)) + low for n, m in zip(layers[:-1], layers[1:])]
 
 
 def train(
@@ -58,6 +52,9 @@ def train(
     layers: Sequence[int],
     *,
     activation: str = "sigmoid",
+    output: str = OUTPUT,
+    loss: str = LOSS,
+    batch_size: int | None = None,
     learning_rate: float = 1.0,
     iterations: int = 60000,
     seed: int = 1,
@@ -84,78 +81,48 @@ def train(
     value becomes non-finite at iteration ``s``, training stops there:
     ``stopped_at = s``, and ``s-1`` plus whatever was finite at ``s`` are kept.
 
+    ``output`` (sigmoid, softmax, linear) and ``loss`` (squared, cross_entropy)
+    must go together (see :func:`deckgen.core.losses.pair_problem`).
+    ``batch_size``: rows per mini-batch (None, or at least the number of rows:
+    every row, every iteration).
+
     ``progress(done, T)``, when given, is called between chunks of iterations,
     at most about once per 1% of the run (for a progress bar). ``chunk``: at most
     this many iterations run between such calls; the trace does not depend on it.
     """
-    layers = tuple(int(n) for n in layers)
-    if len(layers) < 2 or min(layers) < 1:
-        raise ValueError(f"layers must be at least two positive sizes, got {list(layers)}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-    T = int(iterations)
-    if T < 0:
-        raise ValueError(f"iterations must be >= 0, got {iterations}")
-    lr = float(learning_rate)
-    if not np.isfinite(lr):
-        raise ValueError(f"learning_rate must be finite, got {learning_rate}")
-    X = _matrix("X", X, (None, layers[0]))
-    if len(X) == 0:
-        raise ValueError("X: needs at least one row")
-    y = _matrix("y", np.reshape(y, (-1, 1)) if np.ndim(y) == 1 else y, (len(X), layers[-1]))
-    params = _initial_params(layers, weights, biases, bias, seed)
+    layers, T, lr, X, y = checked(X, y, layers, activation, output, loss, iterations, learning_rate)
+    params = initial_params(layers, weights, biases, bias, seed)
     shown = kept_iterations(T, explain, checkpoints)
-    run = _Run(X, y, layers, activation, bias, lr, T, chunk)
+    run = _Run(X, y, layers, activation, bias, lr, T, chunk, output, loss, normalize(batch_size, len(X)))
     kept = list(range(T + 1)) if run.bytes_per_iteration * (T + 1) <= memory_budget else shown
     with np.errstate(all="ignore"):
         return run.execute(params, kept, complete=len(kept) == T + 1, progress=progress)
-
-
-def _initial_params(layers, weights, biases, bias, seed) -> dict[str, np.ndarray]:
-    """``W{k}`` (and ``b{k}``, 1 x n_k) as float copies, checked against ``layers``."""
-    pairs = list(zip(layers[:-1], layers[1:]))
-    if weights is None:
-        weights = initial_weights(layers, seed)
-    if len(weights) != len(pairs):
-        raise ValueError(f"weights: expected {len(pairs)} matrices for layers {list(layers)}, got {len(weights)}")
-    params = {f"W{k}": _matrix(f"W{k}", w, shape) for k, (w, shape) in enumerate(zip(weights, pairs), 1)}
-    if biases is not None and not bias:
-        raise ValueError("biases were given but bias is off")
-    if bias:
-        biases = [np.zeros(m) for m in layers[1:]] if biases is None else biases
-        if len(biases) != len(pairs):
-            raise ValueError(f"biases: expected {len(pairs)} lists for layers {list(layers)}, got {len(biases)}")
-        for k, (b, m) in enumerate(zip(biases, layers[1:]), 1):
-            params[f"b{k}"] = _matrix(f"b{k}", np.reshape(b, (1, -1)), (1, m))
-    return params
-
-
-def _matrix(name: str, value, shape: tuple[int | None, int]) -> np.ndarray:
-    array = np.array(value, dtype=np.float64, ndmin=2)
-    if array.ndim != 2 or any(want is not None and got != want for got, want in zip(array.shape, shape)):
-        want = " x ".join("N" if n is None else str(n) for n in shape)
-        raise ValueError(f"{name}: expected a {want} matrix, got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name}: contains nan or infinity")
-    return array
 
 
 class _Run:
     """The buffers and the loop of one training run.
 
     One iteration's arrays travel as a tuple ("slots") laid out as ``self.slots``
-    names; ``W``/``b`` in the tuple of iteration ``t`` hold the parameters *at*
-    ``t``, and the update writes them into the tuple of ``t+1``.
+    names, followed by that iteration's ``X``, ``X^T`` and ``y``; ``W``/``b`` in
+    the tuple of iteration ``t`` hold the parameters *at* ``t``, and the update
+    writes them into the tuple of ``t+1``. Buffers are as tall as ``X``; with
+    mini-batches a tuple holds views of their top rows, as many as its batch has.
     """
 
-    def __init__(self, X, y, layers, activation, bias, lr, T, chunk=_CHUNK):
+    def __init__(self, X, y, layers, activation, bias, lr, T, chunk=_CHUNK, output=OUTPUT, loss=LOSS, batch=None):
         self.X, self.XT, self.y = X, np.ascontiguousarray(X.T), y
         self.layers, self.activation, self.bias, self.lr, self.T = layers, activation, bias, lr, T
+        self.output, self.loss_name, self.batch = output, loss, batch
+        self.chosen = loss_of(output, loss)
+        self.fast = batch is None and loss == "squared"    # loss and mae a chunk at a time, from the errors
         self.L = L = len(layers) - 1
-        self.ops = describe(layers, activation, bias)
+        self.ops = describe(layers, activation, bias, output, loss)
         names = pipeline(layers, bias)[2:]
         self.step_names = [n for n in names if n not in ("loss", "mae")]
         self.slots = {n: i for i, n in enumerate(self.step_names)}
+        self.iX = len(self.step_names)              # X, X^T and y follow the named slots
+        self.full = (self.X, self.XT, self.y)
+        self.rowwise = [per_example(n) for n in self.step_names]
         self.shapes = {n: self._shape(n) for n in self.step_names}
         self.bytes_per_iteration = 8 * sum(r * c for r, c in self.shapes.values())
         self.params = [n for n in self.step_names if self.ops[n][0] == "update"]
@@ -163,8 +130,9 @@ class _Run:
         self.order = names
         self.eL = f"e{L}"
         self.chunk = max(1, min(int(chunk), _CHUNK_BYTES // (8 * y.size)))
-        acts = layer_activations(L, activation)
-        self.funcs = [(ACTIVATIONS[a].forward, ACTIVATIONS[a].delta) for a in acts]
+        acts = layer_activations(L, activation, output)
+        self.funcs = [(FUNCTIONS[a].forward, FUNCTIONS[a].delta) for a in acts[:-1]]
+        self.funcs.append((OUTPUTS[output].forward, output_delta(output, loss)))
         # slot positions of W b z a e d dW db, each a list over layers 1..L (None without biases)
         self.layer_slots = [
             [self.slots[f"{p}{k}"] for k in range(1, L + 1)] if bias or "b" not in p else None
@@ -182,14 +150,17 @@ class _Run:
 
     # -- the arithmetic ------------------------------------------------------------------
 
-    def step(self, slots):
-        """Run iterations over ``slots`` (tuples for t, t+1, ...); a final ``None`` means forward only."""
-        X, XT, y, lr, L, funcs, bias = self.X, self.XT, self.y, self.lr, self.L, self.funcs, self.bias
+    def step(self, slots, scores=None):
+        """Run iterations over ``slots`` (tuples for t, t+1, ...); a final ``None`` means forward only.
+
+        ``scores``: a pair of arrays that receive the loss and mae of each iteration, as it runs.
+        """
+        lr, L, funcs, bias, iX = self.lr, self.L, self.funcs, self.bias, self.iX
         iW, ib, iz, ia, ie, id_, idW, idb = self.layer_slots
         scale = lr != 1.0
         back = range(L - 1, -1, -1)
-        for cur, nxt in zip(slots, slots[1:]):
-            a = X
+        for i, (cur, nxt) in enumerate(zip(slots, slots[1:])):
+            a = cur[iX]
             for k in range(L):
                 z = cur[iz[k]]
                 a.dot(cur[iW[k]], out=z)
@@ -197,7 +168,9 @@ class _Run:
                     np.add(z, cur[ib[k]], out=z)
                 a = cur[ia[k]]
                 funcs[k][0](z, a)
-            np.subtract(y, a, out=cur[ie[L - 1]])
+            np.subtract(cur[iX + 2], a, out=cur[ie[L - 1]])
+            if scores is not None:
+                scores[0][i], scores[1][i] = self.measure(cur)
             if nxt is None:
                 return
             for k in back:
@@ -208,7 +181,7 @@ class _Run:
                 funcs[k][1](e, cur[ia[k]], d)
             for k in back:
                 d, dW = cur[id_[k]], cur[idW[k]]
-                (XT if k == 0 else cur[ia[k - 1]].T).dot(d, out=dW)
+                (cur[iX + 1] if k == 0 else cur[ia[k - 1]].T).dot(d, out=dW)
                 if scale:
                     np.multiply(dW, lr, out=dW)
                 np.add(cur[iW[k]], dW, out=nxt[iW[k]])
@@ -221,9 +194,26 @@ class _Run:
 
     @staticmethod
     def loss_mae(errors):
-        """``loss`` and ``mae`` of each iteration in a stack of output errors (n, N, nL)."""
+        """Squared ``loss`` and ``mae`` of each iteration in a stack of output errors (n, N, nL)."""
         flat = errors.reshape(len(errors), -1)
         return 0.5 * np.einsum("ij,ij->i", flat, flat), np.abs(flat).mean(axis=1)
+
+    def measure(self, cur):
+        """``loss`` and ``mae`` of the iteration whose slot tuple is ``cur``."""
+        e = cur[self.slots[self.eL]]
+        if self.fast:
+            (loss,), (mae,) = self.loss_mae(e[None])
+            return loss, mae
+        return self.chosen.value(cur[self.iX + 2], cur[self.slots[f"a{self.L}"]], e), np.abs(e).mean()
+
+    def at(self, t, arrays):
+        """The slot tuple of iteration ``t`` over full-height ``arrays``: cut to its batch, with its X, X^T, y."""
+        if self.batch is None:
+            return (*arrays, *self.full)
+        rows = batch_rows(t, self.batch, len(self.X), self.T)
+        n, r0, r1 = len(rows), rows.start, rows.stop
+        return (*(a[:n] if cut else a for a, cut in zip(arrays, self.rowwise)),
+                self.X[r0:r1], self.XT[:, r0:r1], self.y[r0:r1])
 
     # -- the run -------------------------------------------------------------------------
 
@@ -238,7 +228,9 @@ class _Run:
         if not complete:  # output errors of one chunk, so loss and mae cover every iteration
             self.ring = np.zeros((self.chunk, *self.shapes[self.eL]))
             e = self.slots[self.eL]
-            self.ring_slots = [tuple(self.ring[i] if j == e else a for j, a in enumerate(self.scratch)) for i in range(self.chunk)]
+            self.ring_arrays = [[self.ring[i] if j == e else a for j, a in enumerate(self.scratch)]
+                                for i in range(self.chunk)]
+            self.ring_slots = [self.at(0, arrays) for arrays in self.ring_arrays] if self.batch is None else None
         state = [params[n] for n in self.params]
         before = (0, [p.copy() for p in state])  # where a replay starts: the previous chunk
         for c0 in range(0, T, self.chunk):
@@ -246,13 +238,17 @@ class _Run:
             start = (c0, [p.copy() for p in state])
             slots = self.chunk_slots(c0, c1)
             self.set_params(slots[0], state)
-            self.step(slots)
-            errors = self.bufs[self.eL][c0:c1] if complete else self.ring[: c1 - c0]
-            self.loss[c0:c1], self.mae[c0:c1] = self.loss_mae(errors)
+            if self.fast:
+                self.step(slots)
+                errors = self.bufs[self.eL][c0:c1] if complete else self.ring[: c1 - c0]
+                self.loss[c0:c1], self.mae[c0:c1] = self.loss_mae(errors)
+            else:
+                self.step(slots, (self.loss[c0:c1], self.mae[c0:c1]))
             if self.chunk_finite(c0, c1, slots):
                 if not complete:
                     for t in self.kept_in(c0, c1):
-                        self.bufs[self.eL][self.index[t]] = self.ring[t - c0]
+                        n = len(slots[t - c0][self.slots[self.eL]])
+                        self.bufs[self.eL][self.index[t]][:n] = self.ring[t - c0][:n]
                 state = [slots[-1][i] for i in self.param_slots]
                 if progress is not None and c1 >= report:
                     progress(c1, T)
@@ -262,11 +258,10 @@ class _Run:
                 if isinstance(state, tuple):
                     return self.finish(*state)
             before = start
-        final = self.views(T)
+        final = self.at(T, self.views(T))
         self.set_params(final, state)
         self.step([final, None])
-        i = self.index[T]
-        (self.loss[T],), (self.mae[T],) = self.loss_mae(self.bufs[self.eL][i : i + 1])
+        self.loss[T], self.mae[T] = self.measure(final)
         values = self.named(final, self.loss[T], self.mae[T], forward_only=True)
         prefix = _finite_prefix(values)
         return self.finish(T if len(prefix) < len(values) else None, prefix)
@@ -280,7 +275,7 @@ class _Run:
             np.copyto(slots[i], p)
 
     def views(self, t):
-        """The slot tuple of kept iteration ``t``: views into the trace buffers."""
+        """The named slots of kept iteration ``t`` (full height): views into the trace buffers."""
         i = self.index[t]
         return tuple(self.bufs[name][i] for name in self.step_names)
 
@@ -290,14 +285,19 @@ class _Run:
     def chunk_slots(self, c0, c1):
         """Slot tuples for iterations c0..c1 (c1 receives only the updated parameters)."""
         if self.complete:
-            return list(zip(*[list(self.bufs[name][c0 : c1 + 1]) for name in self.step_names]))
-        slots = self.ring_slots[: c1 - c0] + [tuple(self.scratch)]
+            held = zip(*[list(self.bufs[name][c0 : c1 + 1]) for name in self.step_names])
+            return [self.at(t, arrays) for t, arrays in enumerate(held, c0)]
+        if self.batch is None:
+            slots = self.ring_slots[: c1 - c0]
+        else:
+            slots = [self.at(t, arrays) for t, arrays in enumerate(self.ring_arrays[: c1 - c0], c0)]
+        slots.append(self.at(c1, self.scratch))
         e = self.slots[self.eL]
         for t in self.kept_in(c0, c1 + 1):
             views = list(self.views(t))
             if t < c1:
                 views[e] = self.ring[t - c0]
-            slots[t - c0] = tuple(views)
+            slots[t - c0] = self.at(t, views)
         return slots
 
     def chunk_finite(self, c0, c1, slots):
@@ -328,11 +328,11 @@ class _Run:
         """
         before = None
         for t in range(t0, t1):
-            cur = tuple(np.zeros(self.shapes[n]) for n in self.step_names)
-            nxt = tuple(np.zeros(self.shapes[n]) for n in self.step_names)
+            cur = self.at(t, [np.zeros(self.shapes[n]) for n in self.step_names])
+            nxt = self.at(t + 1, [np.zeros(self.shapes[n]) for n in self.step_names])
             self.set_params(cur, state)
             self.step([cur, nxt])
-            (loss,), (mae,) = self.loss_mae(cur[self.slots[self.eL]][None])
+            loss, mae = self.measure(cur)
             values = self.named(cur, loss, mae)
             prefix = _finite_prefix(values)
             if "mae" in prefix:
@@ -361,7 +361,7 @@ class _Run:
     def store(self, i, values):
         for name, value in values:
             if name in self.bufs:
-                self.bufs[name][i] = value
+                self.bufs[name][i][: len(value)] = value     # a batch fills the top rows
 
     def finish(self, stop, prefix):
         """Wrap the buffers into a Trace: a stack per name holds its kept iterations."""
@@ -386,14 +386,8 @@ class _Run:
             inputs={"X": self.X, "y": self.y},
             stacks={n: self.bufs[n][: counts[n]] for n in self.step_names},
             scalars={"loss": self.loss[: last + 1], "mae": self.mae[: last + 1]},
+            output=self.output,
+            loss=self.loss_name,
+            batch_size=self.batch,
         )
 
-
-def _finite_prefix(values):
-    """Names of the leading values that are all finite."""
-    names = []
-    for name, value in values:
-        if not np.isfinite(value).all():
-            break
-        names.append(name)
-    return names

@@ -7,6 +7,7 @@ import os
 
 from deckgen.config import Config, biases_problem, weights_problem
 from deckgen.core.kept import kept_count
+from deckgen.core.losses import target_problem
 from deckgen.data.dataset import Dataset
 from deckgen.errors import ConfigError, count, located
 
@@ -57,6 +58,14 @@ def resolve_layers(config: Config, dataset: Dataset) -> tuple[int, ...]:
         errors.append(f"{where}: network.layers ends with {count(layers[-1], 'output')} but the data has "
                       f"{count(n_out, 'target column')} ({_names(dataset.target_names)}) — use {n_out} or \"auto\"")
     net = config.network
+    problem = None if errors else target_problem(net.output, config.training.loss, dataset.y)
+    if problem:
+        key = "network.output" if "network.output" in config.locations else "training.loss"
+        fix = ('use network.output = "sigmoid" for one output column' if n_out == 1 else
+               'use network.output = "linear" with training.loss = "squared" for numbers' if "between" in problem else
+               'use a categorical target column, or network.output = "sigmoid"')
+        errors.append(f"{located(config.where(key), key)}: {problem}, but the data has "
+                      f"{count(n_out, 'target column')} ({_names(dataset.target_names)}) — {fix}")
     if not errors and net.weights is not None:
         problem = weights_problem(layers, net.weights)
         if problem:

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from deckgen.core.activations import ACTIVATIONS
+from deckgen.core.activations import FUNCTIONS
 from deckgen.story.compare import COLOURS
 from deckgen.story.views import DARK_THEMES, palette
 
@@ -109,7 +109,7 @@ def activation_figure(spec: dict, theme: str = "white") -> Figure:
     :mod:`deckgen.story.curves`), so nothing here may move the axes: no
     constrained layout, no autoscaling, and a fixed figure size.
     """
-    act = ACTIVATIONS[spec["activation"]]
+    act = FUNCTIONS[spec["activation"]]
     f = act.gradient if spec.get("slope") else act.curve
     (x0, x1), (y0, y1) = spec["x"], spec["y"]
     xs = np.linspace(x0, x1, 400)

@@ -33,7 +33,8 @@ def train_for(config: Config, dataset: Dataset, layers: tuple[int, ...], progres
     extra = {"progress": progress} if progress is not None and _accepts_progress(core_train.train) else {}
     trace = core_train.train(
         dataset.X, dataset.y, layers,
-        activation=net.activation, learning_rate=tr.learning_rate, iterations=tr.iterations, seed=tr.seed,
+        activation=net.activation, output=net.output, loss=tr.loss, batch_size=tr.batch_size,
+        learning_rate=tr.learning_rate, iterations=tr.iterations, seed=tr.seed,
         weights=[np.array(w, dtype=float) for w in net.weights] if net.weights else None,
         biases=[np.array(b, dtype=float) for b in net.biases] if net.biases else None,
         bias=net.bias, explain=config.deck.explain, checkpoints=config.deck.checkpoints,

@@ -247,7 +247,10 @@ class Run:
 def summarize(trace, label: str, index: int, **extra) -> Run:
     L = len(trace.layers) - 1
     t = final_iteration(trace)
-    preds = trace.get(f"a{L}", t) if trace.has(f"a{L}", t) else np.full(trace.get("y", 0).shape, np.nan)
+    preds = np.full(trace.inputs["y"].shape, np.nan)
+    if trace.has(f"a{L}", t):      # a run with mini-batches that stopped early has one batch's rows only
+        rows = trace.batch_rows(t)
+        preds[rows.start:rows.stop] = trace.get(f"a{L}", t)
     return Run(label=label, index=index, mae=np.asarray(trace.series("mae"), dtype=float), final_t=t,
                final_mae=float(trace.series("mae")[t]) if t < len(trace.series("mae")) else float("nan"),
                predictions=np.array(preds), diagnosis=diagnose(trace), **extra)

@@ -22,14 +22,14 @@ from deckgen.story.views import MINUS, Layout, Num, Token, fmt, sig, tex_label, 
 
 #: Examples a chain-rule slide works out (all of them are summed).
 _ROWS_OUTPUT, _ROWS_HIDDEN = 3, 2
-_SLOPE = {"sigmoid": r"a\,(1 - a)", "tanh": r"1 - a^{2}", "relu": r"[a > 0]"}
+_SLOPE = {"sigmoid": r"a\,(1 - a)", "tanh": r"1 - a^{2}", "relu": r"[a > 0]", "softmax": r"a\,(1 - a)", "linear": "1"}
 
 
 def _active(trace, t: int, k: int) -> int:
     """The first unit of layer ``k`` whose slope is not 0 for every example (a relu unit can be off for all)."""
     if trace is None or not trace.has(f"a{k}", t):
         return 0
-    act = layer_activations(len(trace.layers) - 1, trace.activation)[k - 1]
+    act = layer_activations(len(trace.layers) - 1, trace.activation, trace.output)[k - 1]
     a = np.asarray(trace.get(f"a{k}", t))
     for j in range(a.shape[1]):
         if any(slope(act, float(v)) > 0 for v in a[:, j]):
@@ -78,7 +78,7 @@ def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str)
     """One weight followed through the chain rule at iteration ``t``."""
     L = len(trace.layers) - 1
     p = layout.precision
-    act = layer_activations(L, trace.activation)[k - 1]
+    act = layer_activations(L, trace.activation, trace.output)[k - 1]
     a, src = f"a{k}", ("X" if k == 1 else f"a{k - 1}")
     per_example = factors(trace, t, k, i, j)
     total = float(sum(f.product for f in per_example))

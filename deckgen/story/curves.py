@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deckgen.core.activations import ACTIVATIONS
+from deckgen.core.activations import FUNCTIONS
 
 #: The figure's size in inches; matplotlib writes SVG at 72 units per inch.
 SIZE = (8.0, 4.2)
@@ -46,7 +46,7 @@ class Frame:
     slope: bool = False          # the figure plots f'(z) rather than f(z)
 
     def value(self, z):
-        a = ACTIVATIONS[self.activation]
+        a = FUNCTIONS[self.activation]
         return (a.gradient if self.slope else a.curve)(z)
 
     @property
@@ -95,5 +95,5 @@ def frame(activation: str, slope: bool = False) -> Frame:
     range with a margin."""
     values = Frame(activation, (0, 0), (0, 0), slope).value(np.linspace(-REACH, REACH, 401))
     lo, hi = float(values.min()), float(values.max())
-    pad = _PAD * (hi - lo)
+    pad = _PAD * (hi - lo) if hi > lo else 0.5      # a constant (the slope of a linear output) still gets a frame
     return Frame(activation, (-REACH, REACH), (lo - pad, hi + pad), slope)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deckgen.core.activations import OUTPUT
 from deckgen.story.views import decimals_for, fmt, show
 
 #: Trask's two networks: his data set, layers, and the settings of his program.
@@ -88,7 +87,7 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
         first_mae=show(mae[0], decimals_for([mae[0]], p)), last_mae=show(mae[last], decimals_for([mae[last]], p)),
         interval=interval, trask_interval=trask and every == 10000 and config.data.dataset == "trask",
         hidden=L > 1, bias=bool(trace.bias), constant=constant, activation=trace.activation,
-        squashes=trace.activation in ("sigmoid", "tanh"), output=OUTPUT, exact_outputs=exact,
+        squashes=trace.activation in ("sigmoid", "tanh"), output=trace.output, exact_outputs=exact,
         rounded_outputs=rounded, all_exact=all_exact, trask_prints_error=trask and config.data.dataset == "trask", examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
         binary_targets=bool(np.all(np.isin(np.asarray(trace.get("y", 0)), (0.0, 1.0)))),
         dropped=f"{dataset.dropped:,}" if dataset.dropped else "", filled=f"{dataset.filled:,}" if dataset.filled else "",

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from deckgen.core.activations import ACTIVATIONS, OUTPUT, layer_activations
+from deckgen.core.activations import FUNCTIONS, layer_activations
 from deckgen.core.learned import binary_inputs, unit_function, xor_like
 from deckgen.story import results
 from deckgen.story.slides import Slide
@@ -38,7 +38,7 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
                        "product": sig(float(X[row, i]) * float(W[i, 0]), p), "y": y,
                        # the label sits on its edge, a fifth of the way from the input to the neuron, where edges are far apart
                        "lx": 190, "ly": round(y + 0.12 * (cy - y) - 10, 1)})
-    act = layer_activations(len(trace.layers) - 1, trace.activation)[0]
+    act = layer_activations(len(trace.layers) - 1, trace.activation, trace.output)[0]
     ctx: dict[str, Any] = {
         "inputs": tuple(inputs), "more": n_in - len(shown), "height": height, "cy": cy,
         "by": cy + 98, "zy": cy + 134 if trace.bias else cy + 98, "ay": cy + 170 if trace.bias else cy + 134, "z": layout.num(trace, "z1", t, row, 0), "a": layout.num(trace, "a1", t, row, 0), "activation": act,
@@ -102,7 +102,7 @@ def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
     L = len(trace.layers) - 1
     X = np.asarray(trace.get("X", t))
     names = dataset.feature_names
-    acts = layer_activations(L, trace.activation)
+    acts = layer_activations(L, trace.activation, trace.output)
     units = []          # (layer, unit) columns: the first hidden layer's units, then the outputs
     if L > 1:
         units += [(1, u) for u in range(min(trace.layers[1], 6))]
@@ -153,4 +153,4 @@ def _formula(trace, layout: Layout, t: int) -> dict[str, Any]:
         parts += [*([Token(" + ")] if i else []), *tok(layout.num(trace, "W1", t, i, 0), wrap=True), Token(f"\u00b7{name}")]
     if trace.bias:
         parts += [Token(" + "), *tok(layout.num(trace, "b1", t, 0, 0), wrap=True)]
-    return {"op": ACTIVATIONS[OUTPUT].op, "tokens": tuple(parts)}
+    return {"op": FUNCTIONS[trace.output].op, "tokens": tuple(parts)}

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from deckgen.core.activations import ACTIVATIONS, layer_activations
+from deckgen.core.activations import FUNCTIONS, layer_activations
 from deckgen.story.curves import frame
 from deckgen.story.slides import Slide
 from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, parse_number, pick, show, sig, split_name,
@@ -32,7 +32,7 @@ class Steps:
         self.lr = float(learning_rate)
         self.eta = f"{self.lr:g}"
         self.L = len(trace.layers) - 1
-        self.acts = layer_activations(self.L, trace.activation)
+        self.acts = layer_activations(self.L, trace.activation, trace.output)
         self.figures: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- helpers
@@ -132,8 +132,8 @@ class Steps:
             worked.append(Worked(target=f"{a}:{r},{c}", cells=(f"{z}:{r},{c}",), tokens=(*tokens, *tok(an))))
         return Slide("slides/squash.html", f"t{t}-{a}", formula=tr.formula(a),
                      matrices=(self.lay.matrix(tr, z, t), self.lay.matrix(tr, a, t)),
-                     worked=tuple(worked), worked_total=self.total(a, t), ops=(ACTIVATIONS[act].op,),
-                     ctx={"k": k, "verb": ACTIVATIONS[act].verb, "activation": act, "output": k == self.L})
+                     worked=tuple(worked), worked_total=self.total(a, t), ops=(FUNCTIONS[act].op,),
+                     ctx={"k": k, "verb": FUNCTIONS[act].verb, "activation": act, "output": k == self.L})
 
     def curve(self, t: int, k: int) -> Slide:
         """The activation function's own slide: its curve (one figure per function) with ``z{k}`` marked over it."""
@@ -147,7 +147,7 @@ class Steps:
         nan = np.isnan(z)   # NaN is neither the smallest nor the largest (nor on the curve)
         low = np.unravel_index(np.argmin(np.where(nan, np.inf, z)), z.shape)
         high = np.unravel_index(np.argmax(np.where(nan, -np.inf, z)), z.shape)
-        return Slide("slides/activation.html", f"t{t}-f{k}", formula=ACTIVATIONS[act].definition,
+        return Slide("slides/activation.html", f"t{t}-f{k}", formula=FUNCTIONS[act].definition,
                      ctx={"k": k, "t": t, "activation": act, "note": f"notes/{act}.html", "figure": path, "output": k == self.L,
                           "width": f"{plot.width:g}", "height": f"{plot.height:g}", "points": points,
                           "beyond": sum(p.beyond for p in points), "reach": f"{plot.x[1]:g}",
@@ -162,10 +162,10 @@ class Steps:
         if not any(spec["path"] == path for spec in self.figures):
             self.figures.append(plot.spec(path))
         z = np.asarray(self.trace.get(f"z{k}", t), dtype=float)
-        slopes = np.asarray(ACTIVATIONS[act].gradient(z), dtype=float)
-        return Slide("slides/slope.html", f"t{t}-slope{k}", formula=ACTIVATIONS[act].derivation,
+        slopes = np.asarray(FUNCTIONS[act].gradient(z), dtype=float)
+        return Slide("slides/slope.html", f"t{t}-slope{k}", formula=FUNCTIONS[act].derivation,
                      ctx={"activation": act, "figure": path, "width": f"{plot.width:g}", "height": f"{plot.height:g}",
-                          "points": plot.points(z), "steepest": ACTIVATIONS[act].steepest, "layer": k,
+                          "points": plot.points(z), "steepest": FUNCTIONS[act].steepest, "layer": k,
                           "smallest": sig(float(np.nanmin(slopes)), self.p), "largest": sig(float(np.nanmax(slopes)), self.p),
                           "flat": int(np.sum(slopes < 0.01)), "count": int(slopes.size), "squashes": act != "relu"})
 
@@ -209,7 +209,7 @@ class Steps:
                                  tokens=(*tokens, self.equals(dn, value), *tok(dn))))
         return Slide("slides/delta.html", f"t{t}-{d}", formula=tr.formula(d),
                      matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, d, t)),
-                     worked=tuple(worked), worked_total=self.total(d, t), ops=(ACTIVATIONS[act].slope_op, "="),
+                     worked=tuple(worked), worked_total=self.total(d, t), ops=(FUNCTIONS[act].slope_op, "="),
                      ctx={"k": k, "output": k == self.L, "slope_note": f"notes/{act}-slope.html"})
 
     def backprop(self, t: int, k: int) -> Slide:
