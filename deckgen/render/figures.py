@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from deckgen.core.activations import FUNCTIONS
+from deckgen.core.batches import chunks, epoch_means
 from deckgen.story.compare import COLOURS
 from deckgen.story.views import DARK_THEMES, palette
 
@@ -67,7 +68,10 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=(10, 4.6))
         ax = fig.add_axes(MAE_AXES)
-        ax.plot(t[finite], mae[finite], color=colours["error"], linewidth=2)
+        if trace.batch_size is None:
+            ax.plot(t[finite], mae[finite], color=colours["error"], linewidth=2)
+        else:
+            _batch_curves(ax, trace, t, mae, finite, colours)
         points = [c for c in spec.get("checkpoints", ()) if c < len(mae) and finite[c]]
         if points:
             ax.plot(points, mae[points], "o", color=colours["input"], markersize=6, label="checkpoints")
@@ -89,6 +93,19 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(frameon=False)
         save_svg(fig, path)
+
+
+def _batch_curves(ax, trace, t: np.ndarray, mae: np.ndarray, finite: np.ndarray, colours: dict) -> None:
+    """With mini-batches: each iteration's error (on its own batch, so it jumps), faint, and its mean over
+    each epoch, which covers every row once, drawn at the epoch's last iteration."""
+    ax.plot(t[finite], mae[finite], color=colours["error"], linewidth=1, alpha=0.35,
+            label="each iteration (on its batch)")
+    per = chunks(trace.batch_size, trace.shape("X")[0])
+    means = epoch_means(mae[: min(len(mae), trace.iterations)], trace.batch_size, trace.shape("X")[0])
+    ends = np.arange(1, len(means) + 1) * per - 1
+    keep = np.isfinite(means) & (means > 0)
+    if keep.any():
+        ax.plot(ends[keep], means[keep], color=colours["error"], linewidth=2.2, label="mean over each epoch")
 
 
 def _zoom(ax, t: np.ndarray, mae: np.ndarray, finite: np.ndarray, end: int, colours: dict) -> None:

@@ -84,9 +84,9 @@ def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str)
     total = float(sum(f.product for f in per_example))
     rows = []
     cap = _ROWS_OUTPUT if k == L else _ROWS_HIDDEN     # a hidden weight's first factor is a sum: fewer rows fit
-    for n in layout.shown(len(per_example), layout.max_rows, True)[:cap]:
+    for n in layout.shown(len(per_example), layout.max_rows, True, trace, t)[:cap]:
         f = per_example[n]
-        rows.append({"label": str(n), "dl_da": _dl_da(trace, layout, f, t, k, j), "da_dz": _da_dz(act, layout.num(trace, a, t, n, j), f, p),
+        rows.append({"label": layout.label(trace, t, n), "dl_da": _dl_da(trace, layout, f, t, k, j), "da_dz": _da_dz(act, layout.num(trace, a, t, n, j), f, p),
                      "dz_dw": tok(layout.num(trace, src, t, n, i)), "product": sig(f.product, p)})
     dW = layout.num(trace, f"dW{k}", t, i, j)
     lr = float(trace.learning_rate)

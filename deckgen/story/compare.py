@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deckgen.config import Config
+from deckgen.story.rows import file_row
 from deckgen.story.slides import Slide
 from deckgen.story.views import decimals_for, fmt, show
 
@@ -72,7 +73,7 @@ def compare_slides(main, runs: list, trace, config: Config, dataset, changed: tu
     n_examples, outputs = (int(n) for n in main.predictions.shape)
     shown = list(range(min(n_examples, config.deck.max_cols)))
     names = dataset.class_names or dataset.target_names
-    targets = trace.get("y", 0)
+    targets = np.asarray(dataset.y)     # every row (with mini-batches, y@0 is the first batch only)
 
     def numbers(values, address=None) -> tuple[Item, ...]:
         """Numbers at the decimals that show each of them with two significant digits."""
@@ -98,7 +99,7 @@ def compare_slides(main, runs: list, trace, config: Config, dataset, changed: tu
         rows.append(Row(label=run.label, variant=run.index, mae=mae, predictions=preds, outcome=_outcome(run),
                         colour=COLOURS[i % len(COLOURS)]))
     figure = {"kind": "compare", "path": FIGURE, "runs": [main, *runs], "theme": config.deck.theme}
-    columns = tuple(Column(str(r), " / ".join(fmt(v, 0 if float(v).is_integer() else p) for v in targets[r])
+    columns = tuple(Column(str(file_row(dataset.file_rows, r)), " / ".join(fmt(v, 0 if float(v).is_integer() else p) for v in targets[r])
                            if outputs <= 3 else outputs_of(targets[r])[0].text) for r in shown)
     slides = [
         Slide("slides/compare-curves.html", "compare-curves",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deckgen.core.batches import chunks
 from deckgen.story.views import decimals_for, fmt, show
 
 #: Trask's two networks: his data set, layers, and the settings of his program.
@@ -44,6 +45,8 @@ class Facts:
     filled: str = ""        # gaps filled with their column's mean, or ""
     test_rows: str = ""     # rows held out for testing, never trained on, or ""
     file_rows: str = ""     # rows the file has, when some were dropped or held out
+    batch: str = ""         # rows per mini-batch ("16"), or "" when every iteration trains on every row
+    batches: str = ""       # mini-batches per epoch (one pass over every row), or ""
 
     @property
     def converged(self) -> bool:
@@ -66,8 +69,9 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
     net, tr = config.network, config.training
     trask = (config.data.dataset in _TRASK and tuple(trace.layers) == _TRASK[config.data.dataset]
              and trace.activation == "sigmoid" and not trace.bias and net.weights is None and tr.seed == 1
-             and float(trace.learning_rate) == 1.0 and not config.data.bias_column and config.data.shuffle is None)
-    X = np.asarray(trace.get("X", 0))
+             and float(trace.learning_rate) == 1.0 and not config.data.bias_column and config.data.shuffle is None
+             and trace.batch_size is None)
+    X = np.asarray(dataset.X)     # the whole data (with mini-batches, X@0 is the first batch only)
     constant = next((name for c, name in enumerate(dataset.feature_names)
                      if c < X.shape[1] and np.all(X[:, c] == 1.0)), "")
     every = config.deck.checkpoints
@@ -89,8 +93,10 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
         hidden=L > 1, bias=bool(trace.bias), constant=constant, activation=trace.activation,
         squashes=trace.activation in ("sigmoid", "tanh"), output=trace.output, exact_outputs=exact,
         rounded_outputs=rounded, all_exact=all_exact, trask_prints_error=trask and config.data.dataset == "trask", examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
-        binary_targets=bool(np.all(np.isin(np.asarray(trace.get("y", 0)), (0.0, 1.0)))),
+        binary_targets=bool(np.all(np.isin(np.asarray(dataset.y), (0.0, 1.0)))),
         dropped=f"{dataset.dropped:,}" if dataset.dropped else "", filled=f"{dataset.filled:,}" if dataset.filled else "",
         test_rows=f"{dataset.n_test:,}" if dataset.n_test else "",
         file_rows=f"{dataset.n_examples + dataset.n_test + dataset.dropped:,}" if dataset.n_test or dataset.dropped else "",
+        batch=f"{trace.batch_size:,}" if trace.batch_size else "",
+        batches=f"{chunks(trace.batch_size, int(X.shape[0])):,}" if trace.batch_size else "",
     )

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 from deckgen.core.activations import FUNCTIONS, layer_activations
+from deckgen.core.heldout import forward
 from deckgen.core.learned import binary_inputs, unit_function, xor_like
+from deckgen.core.losses import loss_of
 from deckgen.story import results
 from deckgen.story.slides import Slide
 from deckgen.story.views import Layout, Token, sig, tok
@@ -42,7 +44,7 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
     ctx: dict[str, Any] = {
         "inputs": tuple(inputs), "more": n_in - len(shown), "height": height, "cy": cy,
         "by": cy + 98, "zy": cy + 134 if trace.bias else cy + 98, "ay": cy + 170 if trace.bias else cy + 134, "z": layout.num(trace, "z1", t, row, 0), "a": layout.num(trace, "a1", t, row, 0), "activation": act,
-        "bias": layout.num(trace, "b1", t, 0, 0) if trace.bias else None, "example": row,
+        "bias": layout.num(trace, "b1", t, 0, 0) if trace.bias else None, "example": layout.label(trace, t, row),
         "unit": "hidden unit 1" if len(trace.layers) > 2 else "the output",
     }
     return Slide("slides/neuron.html", "one-neuron", ctx=ctx)
@@ -70,11 +72,18 @@ def step(trace, t: int, layout: Layout) -> Slide:
                "overflow": True}
         return Slide("slides/step-overflow.html", f"t{t}-step", ctx=ctx)
     before, after = float(trace.value("loss", t)), float(trace.value("loss", t + 1))
-    ctx = {"t": t, "next": t + 1, "loss": layout.num(trace, "loss", t, 0, 0), "loss_next": layout.num(trace, "loss", t + 1, 0, 0),
-           "mae": layout.num(trace, "mae", t, 0, 0), "mae_next": layout.num(trace, "mae", t + 1, 0, 0),
-           "fell": after < before, "rose": after > before,
-           "change": sig(after - before, p, sign=True),
-           "percent": f"{abs(after - before) / before * 100:.1f}%" if before > 0 else ""}
+    ctx = {"t": t, "next": t + 1, "loss": layout.num(trace, "loss", t, 0, 0), "mae": layout.num(trace, "mae", t, 0, 0)}
+    if trace.batch_size is None:
+        ctx.update(loss_next=layout.num(trace, "loss", t + 1, 0, 0), mae_next=layout.num(trace, "mae", t + 1, 0, 0))
+    else:   # iteration t + 1 trains on other rows: run this batch again through the updated weights
+        y = np.asarray(trace.get("y", t), dtype=float)
+        with np.errstate(all="ignore"):
+            a = forward(trace, trace.get("X", t), t + 1)
+        after = float(loss_of(trace.output, trace.loss).value(y, a, y - a))
+        ctx.update(loss_after=sig(after, p), mae_after=sig(float(np.mean(np.abs(y - a))), p))
+    ctx.update({"batch": trace.batch_size is not None, "fell": after < before, "rose": after > before,
+                "change": sig(after - before, p, sign=True),
+                "percent": f"{abs(after - before) / before * 100:.1f}%" if before > 0 else ""})
     return Slide("slides/step.html", f"t{t}-step", ctx=ctx)
 
 

@@ -58,13 +58,13 @@ class Steps:
         """Result cells to work out: every shown cell when few, else the first ``limit`` shown ones."""
         m = self.trace.get(name, t)
         per_example = split_name(name)[0] in ("z", "a", "e", "d")
-        rows = self.lay.shown(m.shape[0], self.lay.max_rows, per_example)
+        rows = self.lay.shown(m.shape[0], self.lay.max_rows, per_example, self.trace, t)
         cols = self.lay.shown(m.shape[1], self.lay.max_cols, False)
         return [(r, c) for r in rows for c in cols][: self.limit]
 
-    def examples(self, n: int) -> list[int | None]:
+    def examples(self, n: int, t: int) -> list[int | None]:
         """The example rows a sum over examples shows: the rows on the slide, ``None`` where rows are skipped."""
-        return pick(n, self.lay.max_rows, self.lay.example_rows)
+        return pick(n, self.lay.max_rows, self.lay.rows_at(self.trace, t))
 
     def total(self, name: str, t: int) -> int:
         m = self.trace.get(name, t)
@@ -233,7 +233,7 @@ class Steps:
         """``ΔW{k} = η · a{k-1}ᵀ · δ{k}`` (and ``Δb{k}``), summed over the examples on the slide."""
         tr, src, d, dW = self.trace, self.src(k), f"d{k}", f"dW{k}"
         n_examples = tr.get(d, t).shape[0]
-        rows = self.examples(n_examples)
+        rows = self.examples(n_examples, t)
         worked = []
         for r, c in self.cells(dW, t):
             pairs = [None if i is None else (self.n(src, t, i, r), self.n(d, t, i, c)) for i in rows]
@@ -246,7 +246,8 @@ class Steps:
                         matrices=(self.lay.matrix(tr, src, t, transposed=True), self.lay.matrix(tr, d, t),
                                   self.lay.matrix(tr, dW, t)),
                         worked=tuple(worked), worked_total=self.total(dW, t), ops=("\u00b7", "\u00d7 \u03b7 ="),
-                        ctx={"k": k, "left": tex_label(src) + r"^{\top}", "right": tex_label(d), "eta": self.eta})]
+                        ctx={"k": k, "left": tex_label(src) + r"^{\top}", "right": tex_label(d), "eta": self.eta,
+                             "batch": tr.batch_size is not None, "rows": n_examples})]
         if tr.bias:
             db = f"db{k}"
             worked = []
@@ -262,7 +263,7 @@ class Steps:
                                 matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, db, t)),
                                 worked=tuple(worked), worked_total=self.total(db, t),
                                 ops=("\u2192 \u03b7 \u00d7 column sums \u2192",),
-                                ctx={"k": k}))
+                                ctx={"k": k, "batch": tr.batch_size is not None, "rows": n_examples}))
         return slides
 
     def update(self, t: int, k: int, name: str = "W") -> Slide:
@@ -295,4 +296,12 @@ class Steps:
             slides.append(self.update(t, k))
             if self.trace.bias:
                 slides.append(self.update(t, k, "b"))
+        slides = [replace(s, worked=tuple(self.labelled(w, t) for w in s.worked)) for s in slides]
         return [replace(s, worked_at_once=True) for s in slides] if self.at_once else slides
+
+    def labelled(self, w: Worked, t: int) -> Worked:
+        """A worked cell of a matrix with a row per example, naming its row by the file's row number."""
+        name, _, cell = w.target.partition(":")
+        if split_name(name)[0] not in ("z", "a", "e", "d"):
+            return w
+        return replace(w, label=self.lay.label(self.trace, t, int(cell.partition(",")[0])))

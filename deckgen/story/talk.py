@@ -12,17 +12,19 @@ from typing import Any
 
 import numpy as np
 
+from deckgen.core.batches import chunks, epoch_means
 from deckgen.core.diagnose import diagnose
 from deckgen.core.kept import checkpoints_of, deck_kept, final_iteration
 from deckgen.core.train import INIT_RANGE
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
 from deckgen.story.facts import facts_of
+from deckgen.story.rows import batch_of, file_row
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
 from deckgen.story.trouble import cures_slide, trouble_slide
-from deckgen.story.views import Layout, fmt, pick
+from deckgen.story.views import Layout, fmt, pick, sig
 
 MAE_FIGURE = "figures/mae.svg"
 
@@ -47,7 +49,7 @@ def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
     cols = pick(len(dataset.raw_header), layout.max_cols + 2)
     return {
         "header": ["\u2026" if c is None else dataset.raw_header[c] for c in cols],
-        "rows": [{"label": "\u22ee" if r is None else str(r),
+        "rows": [{"label": "\u22ee" if r is None else str(file_row(dataset.file_rows, r)),
                   "cells": ["\u2026" if (r is None or c is None) else dataset.raw[r][c] for c in cols]}
                  for r in rows],
         "shape": f"{len(dataset.raw)} \u00d7 {len(dataset.raw_header)}",
@@ -64,7 +66,7 @@ def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None
     best, truth = np.argmax(a, axis=1), np.argmax(y, axis=1)
     rows = []
     for r in layout.shown(a.shape[0], layout.max_rows, True):
-        rows.append({"label": str(r), "true": names[truth[r]], "predicted": names[best[r]],
+        rows.append({"label": layout.label(trace, t, r), "true": names[truth[r]], "predicted": names[best[r]],
                      "output": layout.num(trace, f"a{L}", t, r, int(best[r])),
                      "verdict": "right" if best[r] == truth[r] else "wrong"})
     correct = int(np.sum(best == truth))
@@ -83,10 +85,24 @@ def _checkpoint_slides(trace, layout: Layout, checkpoints: list[int], node_names
         slides.append(Slide(
             "slides/checkpoint.html", f"checkpoint-{t}", animate=True,
             ctx={"t_text": row["t_text"], "mae": row["mae"], "rows": tuple(rows), "first": len(rows) == 1,
+                 "batch": trace.batch_size is not None,
                  "regular": bool(every) and t % every == 0,
                  "diagram": diagram(trace, layout, t, node_names, weight_labels=False, animate=True)
                  if trace.has("W1", t) else None}))
     return slides
+
+
+def _epochs(trace, precision: int) -> dict[str, str] | None:
+    """What the curve slide says of the error's mean per epoch (mini-batches only): derived values, plain text."""
+    if trace.batch_size is None:
+        return None
+    n = trace.shape("X")[0]
+    mae = np.asarray(trace.series("mae"), dtype=float)
+    means = epoch_means(mae[: min(len(mae), trace.iterations)], trace.batch_size, n)
+    if not len(means):
+        return None
+    return {"count": f"{len(means):,}", "per": f"{chunks(trace.batch_size, n):,}", "size": f"{trace.batch_size:,}",
+            "first": sig(means[0], precision), "last": sig(means[-1], precision)}
 
 
 def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
@@ -122,7 +138,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     L = len(layers) - 1
     layout = Layout(precision=deck.precision, max_rows=deck.max_rows, max_cols=deck.max_cols,
                     example_rows=dataset.rows if dataset.rows and len(dataset.rows) < dataset.n_examples else None,
-                    n_layers=L, trask_names=deck.trask_names,
+                    row_names=dataset.file_rows, n_layers=L, trask_names=deck.trask_names,
                     feature_names=dataset.feature_names, target_names=dataset.target_names)
     b = Steps(trace, layout, deck.worked_cells, trace.learning_rate, deck.worked_at_once)
     node_names = (dataset.feature_names,) + tuple(() for _ in layers[1:-1]) + (dataset.target_names,)
@@ -133,7 +149,9 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     shape, iterations = " \u2192 ".join(str(n) for n in layers), f"{trace.iterations:,}"
     low, high = INIT_RANGE
     raw = _raw_table(dataset, layout)
-    X0, y0 = layout.matrix(trace, "X", 0), layout.matrix(trace, "y", 0)
+    # the data slide shows every row: with mini-batches X@0 is the first batch, X@T the whole data
+    whole = trace.iterations if trace.batch_size is not None and trace.has("X", trace.iterations) else 0
+    X0, y0 = layout.matrix(trace, "X", whole), layout.matrix(trace, "y", whole)
     slides: list[Slide] = [
         Slide("slides/title.html", "title", title=config.title,
               ctx={"layers": shape, "iterations": iterations, "learning_rate": b.eta,
@@ -159,7 +177,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     if explain:   # one unit by hand, the first worked cell of the first z1 slide
         slides.append(neuron(trace, layout, explain[0], b.cells("z1", explain[0])[0][0]))
     for n, t in enumerate(explain):
-        slides.append(Slide("slides/iteration.html", f"t{t}", ctx={"t": t}))
+        slides.append(Slide("slides/iteration.html", f"t{t}", ctx={"t": t, "batch": batch_of(trace, t, dataset.file_rows)}))
         steps = b.iteration(t)
         if n == 0:   # the chain rule and gradient descent once, in the first explained iteration, before the updates
             why = [chain_slide(trace, layout, t, k, i, j, b.eta) for k, i, j in followed]
@@ -173,7 +191,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
                                  isinstance(deck.checkpoints, int) and deck.checkpoints)
     slides.append(Slide("slides/curve.html", "curve",
                         ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
-                             "last_t": f"{final_t:,}"}))
+                             "last_t": f"{final_t:,}", "epochs": _epochs(trace, deck.precision)}))
     if diag["kind"] != "converged":
         slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_FIGURE))
         if cures:

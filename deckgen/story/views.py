@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deckgen.story.rows import file_row, local_rows
 
 MINUS = "\u2212"
 
@@ -259,7 +260,8 @@ class Layout:
     precision: int = 3
     max_rows: int = 8
     max_cols: int = 8
-    example_rows: tuple[int, ...] | None = None   # rows of N-row matrices to show
+    example_rows: tuple[int, ...] | None = None   # rows of X to show in N-row matrices
+    row_names: tuple[int, ...] = ()                # the file's row number of each row of X: the row labels
     n_layers: int = 2
     trask_names: bool = False
     feature_names: tuple[str, ...] = ()
@@ -270,7 +272,7 @@ class Layout:
         values (a weight change of 0.0003 at 3 decimals). Every number of the matrix uses them, on
         every slide, so one value always reads the same."""
         m = trace.get(name, t)
-        rows = self.shown(m.shape[0], self.max_rows, per_example(name))
+        rows = self.shown(m.shape[0], self.max_rows, per_example(name), trace, t)
         cols = self.shown(m.shape[1], self.max_cols, False)
         return decimals_for(m[np.ix_(rows, cols)].ravel(), self.precision)
 
@@ -283,7 +285,7 @@ class Layout:
         m = trace.get(name, t)
         n_rows, n_cols = m.shape
         per_row = per_example(name)
-        row_idx = pick(n_rows, self.max_rows, self.example_rows if per_row else None)
+        row_idx = pick(n_rows, self.max_rows, self.rows_at(trace, t) if per_row else None)
         col_idx = pick(n_cols, self.max_cols)
         decimals = self.decimals(trace, name, t)
         rows = tuple(
@@ -296,11 +298,12 @@ class Layout:
             col_labels = tuple("\u2026" if c is None else self.feature_names[c] for c in col_idx)
         elif (name == "y" or name in {f"{x}{self.n_layers}" for x in "zaed"}) and len(self.target_names) == n_cols > 1:
             col_labels = tuple("\u2026" if c is None else self.target_names[c] for c in col_idx)
-        row_labels = tuple("\u22ee" if r is None else str(r) for r in row_idx) if per_row else ()
+        row_labels = tuple("\u22ee" if r is None else self.label(trace, t, r) for r in row_idx) if per_row else ()
         label = tex_label(name)
         if transposed:
             rows = tuple(zip(*rows))
-            row_labels, col_labels = col_labels, tuple("\u2026" if r is None else str(r) for r in row_idx) if per_row else ()
+            row_labels, col_labels = col_labels, tuple("\u2026" if r is None else self.label(trace, t, r)
+                                                       for r in row_idx) if per_row else ()
             n_rows, n_cols = n_cols, n_rows
             label += r"^{\top}"
         return MatrixView(
@@ -311,9 +314,18 @@ class Layout:
             caption=caption, transposed=transposed,
         )
 
-    def shown(self, n: int, limit: int, per_example: bool) -> list[int]:
-        """The indices a matrix of ``n`` rows actually shows (no ellipses)."""
-        return [i for i in pick(n, limit, self.example_rows if per_example else None) if i is not None]
+    def shown(self, n: int, limit: int, per_example: bool, trace=None, t: int = 0) -> list[int]:
+        """The indices a matrix of ``n`` rows actually shows (no ellipses); given ``trace``, of its matrix at ``t``."""
+        preferred = self.example_rows if trace is None else self.rows_at(trace, t)
+        return [i for i in pick(n, limit, preferred if per_example else None) if i is not None]
+
+    def rows_at(self, trace, t: int) -> tuple[int, ...] | None:
+        """The example rows to show as rows of a matrix at ``t``: with mini-batches, those in its batch."""
+        return local_rows(self.example_rows, trace.batch_rows(t))
+
+    def label(self, trace, t: int, r: int) -> str:
+        """The file's row number of row ``r`` of a matrix at ``t`` (its ``data-trace`` keeps ``r``)."""
+        return str(file_row(self.row_names, trace.batch_rows(t).start + r))
 
 
 @dataclass(frozen=True)
@@ -342,6 +354,7 @@ class Worked:
     cells: tuple[str, ...] = ()                  # further highlighted cells
     tokens: tuple[Token, ...] = field(default_factory=tuple)
     note: str = ""
+    label: str = ""                              # the result's row as labelled (a file row number), if not its index
 
     @property
     def highlight(self) -> str:
@@ -364,7 +377,7 @@ class Worked:
     def where(self) -> str:
         """``row 0, column 2`` of the result cell."""
         row, _, col = self.target.partition(":")[2].partition(",")
-        return f"row {row}, column {col}"
+        return f"row {self.label or row}, column {col}"
 
 
 def tok(n: Num, wrap: bool = False) -> tuple[Token, ...]:
