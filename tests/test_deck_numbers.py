@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from deckgen.core.trace import load_trace
-from deckgen.story.views import parse_number, show, significant
+from deckgen.story.views import parse_number, per_example, show, significant
 
 from deckhelp import build_deck, parse_address, trace_cells, trace_numbers
 
@@ -168,3 +168,23 @@ def test_example_decks_show_no_negative_zero_and_true_numbers(deck, tmp_path):
     for address, text, decimals in trace_numbers(html, cfg.deck.precision):
         name, t, row, col = parse_address(address)
         assert text == show(trace.value(name, t, row, col), decimals), address
+
+
+def test_the_minibatch_deck_numbers_are_the_traces_and_of_the_batches_rows(tmp_path):
+    """The full mini-batch deck: every number is its trace value, and a per-example matrix at an iteration before
+    the last update has only that batch's rows (its ``data-trace`` rows index the matrix as recorded)."""
+    out = tmp_path / "minibatch"
+    cfg, _ = build_deck(out, Path(__file__).resolve().parent.parent / "decks" / "minibatch.toml")
+    html = (out / "index.html").read_text(encoding="utf-8")
+    trace = load_trace(out)
+    assert trace.batch_size == 2
+    numbers = trace_numbers(html, cfg.deck.precision)
+    assert len(numbers) > 250
+    batch_rows = 0
+    for address, text, decimals in numbers:
+        name, t, row, col = parse_address(address)
+        assert text == show(trace.value(name, t, row, col), decimals), address
+        if per_example(name):
+            assert row < len(trace.batch_rows(t)), address
+            batch_rows += t < trace.iterations
+    assert batch_rows > 50

@@ -44,7 +44,7 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
     ctx: dict[str, Any] = {
         "inputs": tuple(inputs), "more": n_in - len(shown), "height": height, "cy": cy,
         "by": cy + 98, "zy": cy + 134 if trace.bias else cy + 98, "ay": cy + 170 if trace.bias else cy + 134, "z": layout.num(trace, "z1", t, row, 0), "a": layout.num(trace, "a1", t, row, 0), "activation": act,
-        "bias": layout.num(trace, "b1", t, 0, 0) if trace.bias else None, "example": layout.label(trace, t, row),
+        "bias": layout.num(trace, "b1", t, 0, 0) if trace.bias else None, "example": layout.label(trace, t, row), "batch": trace.batch_size is not None,
         "unit": "hidden unit 1" if len(trace.layers) > 2 else "the output",
     }
     return Slide("slides/neuron.html", "one-neuron", ctx=ctx)
@@ -55,7 +55,8 @@ def descent(trace, t: int, layout: Layout, weight: tuple[int, int, int] | None, 
     p = layout.precision
     n = int(trace.get("X", t).shape[0])
     ctx: dict[str, Any] = {"eta": eta, "loss": layout.num(trace, "loss", t, 0, 0), "mae": layout.num(trace, "mae", t, 0, 0),
-                           "examples": n, "scaled": f"{float(trace.learning_rate) * n:g}", "many": n > 1}
+                           "examples": n, "scaled": f"{float(trace.learning_rate) * n:g}", "many": n > 1,
+                           "batch": trace.batch_size is not None}
     if weight is not None:
         k, i, j = weight
         ctx.update(weight=rf"W_{{{k}}}[{i},{j}]", dW=layout.num(trace, f"dW{k}", t, i, j),
