@@ -163,3 +163,12 @@ def test_the_curve_has_the_mean_per_epoch_with_batches_and_not_without(minibatch
     data = load_dataset(plain)
     mae_curve(train_for(plain, data, resolve_layers(plain, data)), {"checkpoints": [0, 10]}, tmp_path / "m.svg")
     assert "epoch" not in (tmp_path / "m.svg").read_text(encoding="utf-8")
+
+
+def test_the_trouble_slide_counts_epochs_not_noisy_batch_steps(tmp_path):
+    out = tmp_path / "fast"
+    build_deck(out, Path(__file__).resolve().parent.parent / "decks" / "too-fast.toml", "training.batch_size=2")
+    html = (out / "index.html").read_text(encoding="utf-8")
+    trouble = text_of(section(html, "overshot"))
+    assert re.search(r"averaged over each epoch .* rose on \d+ epochs?, the first in the epoch right after iteration", trouble)
+    assert "on 1 step" not in trouble and " steps, the first" not in trouble

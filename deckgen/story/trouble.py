@@ -42,14 +42,15 @@ def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta
                                              0, 0), "t": f"{t:,}",
                            "rises": ev.rises if ev else 0,
                            "first_rise": f"{ev.first_rise:,}" if ev and ev.first_rise is not None else "",
-                           "xor_unlearnable": _unlearnable(trace, t), "shared": None, "saturated": "", "saturated_all": False, "dead": None, "zero_inputs": ""}
+                           "xor_unlearnable": _unlearnable(trace, t), "shared": None, "saturated": "", "saturated_all": False, "dead": None, "zero_inputs": "",
+                           "batch": trace.batch_size is not None}
     if ev and ev.shared:
         r1, r2 = ev.shared
         k = L - 1
         # At the deck's precision: the codes and outputs are the same as far as the slide's own numbers go;
         # more decimals would show differences far too small to matter as if they were the point.
         p = layout.precision
-        one, two = ({"row": str(r), "code": tuple(num(trace, f"a{k}", t, r, j, p) for j in range(trace.layers[k])),
+        one, two = ({"row": layout.label(trace, t, r), "code": tuple(num(trace, f"a{k}", t, r, j, p) for j in range(trace.layers[k])),
                      "target": num(trace, "y", t, r, 0, p), "output": num(trace, f"a{L}", t, r, 0, p),
                      "delta": num(trace, f"d{L}", t, r, 0, p)} for r in (r1, r2))
         ctx["shared"] = {"one": one, "two": two, "flat": ev.shared_flat}
@@ -63,7 +64,7 @@ def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta
                        "deltas": tuple(layout.num(trace, f"d{L}", t, r, 0) for r in rows),
                        "all": len(ev.dead_output) == trace.get(f"d{L}", t).shape[0]}
     if ev and ev.zero_inputs:
-        ctx["zero_inputs"] = ", ".join(str(r) for r in ev.zero_inputs)
+        ctx["zero_inputs"] = ", ".join(layout.label(trace, t, r) for r in ev.zero_inputs)
     if diag["kind"] == "stuck":
         del ctx["learning_rate"]          # a plateau is not a matter of step size: its slide does not mention it
     return Slide(_TEMPLATES[diag["kind"]], diag["kind"], ctx=ctx)
