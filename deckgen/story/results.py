@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deckgen.core.learned import decisions
 from deckgen.story.slides import Slide
 from deckgen.story.views import Layout, sig
 
@@ -62,7 +63,7 @@ def classes(trace, layout: Layout, dataset, t: int) -> list[Slide]:
     tables, mistakes, wrong_total = [], [], 0
     for key, words, out, target in _sets(trace, t):
         a, y = np.asarray(trace.get(out, t)), np.asarray(trace.get(target, t))
-        best, truth = np.argmax(a, axis=1), np.argmax(y, axis=1)
+        best, truth = decisions(trace.output, a), np.argmax(y, axis=1)
         wrong = [int(r) for r in np.nonzero(best != truth)[0]]
         wrong_total += len(wrong)
         n = len(best)
