@@ -8,6 +8,7 @@ tested without rendering. Wording lives in the templates.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
 from deckgen.story.facts import facts_of
 from deckgen.story.outputs import why_delta_slide
+from deckgen.story import results
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
@@ -173,6 +175,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
             at = next(m for m, s in enumerate(steps) if s.template == "slides/update.html")
             steps = steps[:at] + why + steps[at:]
             steps = _with_slopes(b, t, steps)
+        units = results.in_units(trace, layout, dataset, t)
+        steps = [replace(s, ctx={**s.ctx, "units": units}) if s.template == "slides/error.html" else s for s in steps]
         slides += steps
         slides.append(step(trace, t, layout))
     slides += _checkpoint_slides(trace, layout, checkpoints, node_names,
@@ -187,7 +191,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     inputs, targets, outputs = (layout.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
     slides.append(Slide("slides/predictions.html", "predictions", matrices=(inputs, targets, outputs),
                         ctx={"t_text": f"{final_t:,}", "inputs": inputs, "targets": targets, "outputs": outputs,
-                             "classified": _classified(trace, layout, dataset, final_t)}))
+                             "classified": _classified(trace, layout, dataset, final_t),
+                             "units": results.in_units(trace, layout, dataset, final_t)}))
     slides += learned(trace, layout, dataset, final_t)
     slides.append(Slide("slides/end.html", "end",
                         ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside)}))
