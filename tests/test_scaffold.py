@@ -123,9 +123,9 @@ def test_semicolon_csv_and_numeric_target(tmp_path):
     ("a,b,kind\n1,2,cat\n3,4,dog\n5,6,bird\n", ["kind"], "Which kind? A network learns from d.csv",
      "text: one output per value (cat, dog, bird)"),
     ("a,b,price\n1,2,3.5\n3,4,10\n5,6,7\n", ["price"], "Predicting price: a network learns from d.csv",
-     "numbers: scaled to 0–1, the range of the sigmoid output"),
+     "numbers: one output, scaled to 0–1 for training; predictions shown in the column's units"),
     ("a,b,p\n1,2,0.25\n3,4,0.5\n5,6,0.75\n", ["p"], "Predicting p: a network learns from d.csv",
-     "numbers from 0 to 1 already, the range of the sigmoid output"),
+     "numbers from 0 to 1 already: one output"),
     ("a,b,c\n1,x,3\n3,y,4\n5,x,5\n", ["b", "c"], "Predicting b and c: a network learns from d.csv",
      "one output per number column (scaled to 0–1), one per value of b"),
 ])

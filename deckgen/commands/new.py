@@ -141,8 +141,25 @@ def target_note(s: DataSummary) -> str:
             return f"{low} or {high}: one output, trained towards each row's {low} or {high}"
         return f"{low} or {high}: one output, scaled so that {low} is 0 and {high} is 1"
     if s.unit:
-        return "numbers from 0 to 1 already, the range of the sigmoid output"
-    return "numbers: scaled to 0–1, the range of the sigmoid output"
+        return "numbers from 0 to 1 already: one output"
+    return "numbers: one output, scaled to 0–1 for training; predictions shown in the column's units"
+
+
+_LOSS_NOTES = {"cross_entropy": "−Σ y·ln a, softmax's partner: the output delta is simply y − a",
+               "squared": "½Σe², half the sum of the squared errors"}
+
+
+def output_for(s: DataSummary) -> tuple[str, str, str]:
+    """``(network.output, training.loss, why)`` for the kind of target: softmax with cross-entropy for
+    3 or more classes, sigmoid for two (or several columns), linear for a number."""
+    if s.kind == "categorical":
+        return ("softmax", "cross_entropy",
+                f"{len(s.classes)} classes: outputs that add up to 1, read as the network's confidence in each")
+    if s.kind == "numeric":
+        return "linear", "squared", "a number: the prediction is the weighted sum itself, not squashed into 0–1"
+    if s.kind == "binary":
+        return "sigmoid", "squared", "two values: one output between 0 and 1 (cross_entropy is the other loss it takes)"
+    return "sigmoid", "squared", "outputs between 0 and 1, one per target column"
 
 
 def _round(x: float) -> float:
@@ -235,6 +252,7 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary, c: Choices | None = None) 
     inputs_note = (_line("# categorical = []", "number columns to one-hot encode anyway (codes, not amounts)")
                    if not text_inputs else f"# {_c(', '.join(text_inputs))}: text, so one input per value (one-hot)")
     title = title_for(s, csv_rel.rsplit("/", 1)[-1])
+    output, loss, why = output_for(s)
     lines = [
         f"# {name}: a deck made by `deckgen new` from {_c(csv_rel)} ({count(s.rows, 'row')}, "
         f"{count(len(s.header), 'column')}).",
@@ -258,11 +276,13 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary, c: Choices | None = None) 
         "",
         "[network]",
         _line(f'layers = ["auto", {hidden}, "auto"]', f"inputs from the data, {hidden} hidden units, outputs from the target"),
-        _line('activation = "sigmoid"', "hidden layers: sigmoid | tanh | relu (the output is always sigmoid)"),
+        _line('activation = "sigmoid"', "hidden layers: sigmoid | tanh | relu"),
+        _line(f"output = {_toml(output)}", f"sigmoid | softmax | linear; {why}"),
         _line("bias = true", "each unit learns its own offset"),
         "",
         "[training]",
         _line("seed = 1", "the random initial weights"),
+        _line(f"loss = {_toml(loss)}", _LOSS_NOTES[loss]),
         _line(f"learning_rate = {lr}", rate_note),
         f"iterations = {ITERATIONS}",
         _line("# memory_budget_mb = 256", "above this, matrices are kept only for the iterations shown"),

@@ -242,12 +242,15 @@ def _standard(x: np.ndarray, fit: np.ndarray | None = None) -> np.ndarray:
     return (x - ref.mean()) / std if std > 0 else np.zeros(len(x))
 
 
-def encode(table: Table, p: Plan, scale: str, fit: np.ndarray | None = None) -> dict:
+def encode(table: Table, p: Plan, scale: str, fit: np.ndarray | None = None, output: str = "sigmoid") -> dict:
     """Numbers for the network: scaled numeric inputs, one-hot categories and targets; names; a description.
 
     ``fit``: the rows (a mask) whose ranges scale the numbers, the training rows when some are
     held out (None: every row). ``target_range`` says, per target column, the ``(min, max)``
     a numeric target was scaled from (None: not scaled), so results can be shown in its units.
+    ``output``: the network's output function. A sigmoid or softmax output needs targets in 0–1;
+    a linear output could predict any number, and its target is scaled only to keep the steps of
+    training small, every prediction being turned back into the target's units.
     """
     header = table.header
     n = len(table.rows)
@@ -296,7 +299,10 @@ def encode(table: Table, p: Plan, scale: str, fit: np.ndarray | None = None) -> 
         lo, hi = float(ref.min()), float(ref.max())
         if lo < 0 or hi > 1:
             y = _minmax(y, fit)
-            target_notes.append(f"the target {name} scaled to 0–1 (from {lo:g} to {hi:g}), the range of the sigmoid output")
+            target_notes.append(f"the target {name} scaled to 0–1 (from {lo:g} to {hi:g}) for training, so that its "
+                                "steps stay small; every prediction of it is shown turned back into its own units"
+                                if output == "linear" else
+                                f"the target {name} scaled to 0–1 (from {lo:g} to {hi:g}), the range of the sigmoid output")
         target_range.append((lo, hi) if (lo < 0 or hi > 1) and lo < hi else None)
         outputs.append(y)
         target_names.append(name)

@@ -85,7 +85,7 @@ def load_csv(config) -> Dataset:
         fit = np.zeros(n, dtype=bool)
         fit[order[train]] = True
     p, filled = _fill(table, p, fit if fit is not None else np.ones(n, dtype=bool), config.where)
-    enc = encode(table, p, data.scale, fit)
+    enc = encode(table, p, data.scale, fit, config.network.output)
     used = p.features + p.targets
     raw = [tuple(row[c] for c in used) for row in table.rows]
     X, y, names = enc["X"], enc["y"], enc["feature_names"]

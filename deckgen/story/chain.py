@@ -22,7 +22,9 @@ from deckgen.story.views import MINUS, Layout, Num, Token, fmt, sig, tex_label, 
 
 #: Examples a chain-rule slide works out (all of them are summed).
 _ROWS_OUTPUT, _ROWS_HIDDEN = 3, 2
-_SLOPE = {"sigmoid": r"a\,(1 - a)", "tanh": r"1 - a^{2}", "relu": r"[a > 0]", "softmax": r"a\,(1 - a)", "linear": "1"}
+#: ∂a/∂z written with a (softmax has none per unit: it is always trained with cross-entropy, whose
+#: chain-rule slide multiplies ∂ℒ/∂z directly).
+_SLOPE = {"sigmoid": r"a\,(1 - a)", "tanh": r"1 - a^{2}", "relu": r"[a > 0]", "softmax": "", "linear": "1"}
 
 
 def _active(trace, t: int, k: int) -> int:
@@ -104,10 +106,13 @@ def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str)
         "loss_after": fmt(after, max(p, _decimals(after - before, p))),
         "change": sig(after - before, p, sign=True), "predicted": sig(NUDGE * total, p, sign=True),
         "up": total > 0, "down": total < 0,
-        "next": k + 1,
+        "next": k + 1, "fused": bool(per_example) and per_example[0].fused,
     }
     formula = (r"\frac{\partial \mathcal{L}}{\partial w} = \sum_{n} \frac{\partial \mathcal{L}}{\partial a}"
                r" \cdot \frac{\partial a}{\partial z} \cdot \frac{\partial z}{\partial w}")
+    if ctx["fused"]:      # cross-entropy: the output's slope cancels, ∂ℒ/∂z = a − y (the slide before shows why)
+        formula = (r"\frac{\partial \mathcal{L}}{\partial w} = \sum_{n} \frac{\partial \mathcal{L}}{\partial z}"
+                   r" \cdot \frac{\partial z}{\partial w}")
     return Slide("slides/chain.html", f"t{t}-chain-W{k}-{i}-{j}", formula=formula, ctx=ctx)
 
 
@@ -133,6 +138,8 @@ def _da_dz(act: str, a: Num, f: Factors, p: int) -> tuple[Token, ...]:
         parts = [*tok(a), Token(f"\u00b7(1 {MINUS} "), *tok(a), Token(")")]
     elif act == "tanh":
         parts = [Token(f"1 {MINUS} "), *tok(a, wrap=True), Token("\u00b2")]
+    elif act == "linear":
+        return (Token("1"),)
     else:
         parts = [Token("["), *tok(a), Token(" > 0]")]
     return (*parts, Token(" = "), Token(sig(f.da_dz, p)))

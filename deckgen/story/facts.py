@@ -19,6 +19,20 @@ from deckgen.story.views import decimals_for, fmt, show
 _TRASK = {"trask": (3, 4, 1), "trask-2layer": (3, 1)}
 
 
+#: How a deck names each output's loss: as text, in LaTeX, and what it adds up.
+_SQUARED = {"loss": "squared", "loss_text": "\u00bd\u03a3e\u00b2", "loss_tex": r"\mathcal{L} = \tfrac{1}{2} \sum e^{2}",
+            "loss_words": "the squared errors"}
+_LOSS_WORDS = {
+    ("sigmoid", "squared"): _SQUARED, ("linear", "squared"): _SQUARED,
+    ("softmax", "cross_entropy"): {"loss": "cross_entropy", "loss_text": "\u2212\u03a3 y\u00b7ln a",
+                                   "loss_tex": r"\mathcal{L} = -\sum y \ln a", "loss_words": "the cross-entropy"},
+    ("sigmoid", "cross_entropy"): {"loss": "cross_entropy",
+                                   "loss_text": "\u2212\u03a3[y\u00b7ln a + (1\u2212y)\u00b7ln(1\u2212a)]",
+                                   "loss_tex": r"\mathcal{L} = -\sum \left[ y \ln a + (1 - y) \ln (1 - a) \right]",
+                                   "loss_words": "the cross-entropy"},
+}
+
+
 @dataclass(frozen=True)
 class Facts:
     trask: bool             # Trask's data and network, trained as his program does: his printouts apply
@@ -47,6 +61,12 @@ class Facts:
     file_rows: str = ""     # rows the file has, when some were dropped or held out
     batch: str = ""         # rows per mini-batch ("16"), or "" when every iteration trains on every row
     batches: str = ""       # mini-batches per epoch (one pass over every row), or ""
+    loss: str = "squared"   # the loss training minimises: squared | cross_entropy
+    loss_text: str = "\u00bd\u03a3e\u00b2"                       # ℒ as plain text
+    loss_tex: str = r"\mathcal{L} = \tfrac{1}{2} \sum e^{2}"      # ℒ in LaTeX
+    loss_words: str = "the squared errors"                         # what ℒ adds up
+    slope_in_delta: bool = True   # the output delta carries the output's slope (sigmoid with squared loss)
+    numbers: bool = False   # a linear output: it predicts numbers, not classes or 0/1
 
     @property
     def converged(self) -> bool:
@@ -70,7 +90,7 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
     trask = (config.data.dataset in _TRASK and tuple(trace.layers) == _TRASK[config.data.dataset]
              and trace.activation == "sigmoid" and not trace.bias and net.weights is None and tr.seed == 1
              and float(trace.learning_rate) == 1.0 and not config.data.bias_column and config.data.shuffle is None
-             and trace.batch_size is None)
+             and trace.output == "sigmoid" and trace.loss == "squared" and trace.batch_size is None)
     X = np.asarray(dataset.X)     # the whole data (with mini-batches, X@0 is the first batch only)
     constant = next((name for c, name in enumerate(dataset.feature_names)
                      if c < X.shape[1] and np.all(X[:, c] == 1.0)), "")
@@ -80,12 +100,13 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
     else:
         interval = f"at {len(every)} chosen iterations" if len(every) != 1 else "at one chosen iteration"
     out = np.asarray(trace.get(f"a{L}", final_t), dtype=float) if trace.has(f"a{L}", final_t) else np.zeros((0, 0))
-    exact = bool(np.any((out == 0.0) | (out == 1.0)))
-    all_exact = bool(out.size) and bool(np.all((out == 0.0) | (out == 1.0)))
+    bounded = trace.output != "linear"       # 0 and 1 are the ends of the output's range (not for a linear output)
+    exact = bounded and bool(np.any((out == 0.0) | (out == 1.0)))
+    all_exact = bounded and bool(out.size) and bool(np.all((out == 0.0) | (out == 1.0)))
     p = config.deck.precision
     decimals = decimals_for(out.ravel(), p)
     shown = {show(v, decimals) for v in out.ravel()}
-    rounded = not exact and bool(shown & {fmt(0.0, decimals), fmt(1.0, decimals)})
+    rounded = bounded and not exact and bool(shown & {fmt(0.0, decimals), fmt(1.0, decimals)})
     return Facts(
         trask=trask, outcome=diagnosis["kind"], error_fell=bool(mae[last] < mae[0]),
         first_mae=show(mae[0], decimals_for([mae[0]], p)), last_mae=show(mae[last], decimals_for([mae[last]], p)),
@@ -93,10 +114,12 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
         hidden=L > 1, bias=bool(trace.bias), constant=constant, activation=trace.activation,
         squashes=trace.activation in ("sigmoid", "tanh"), output=trace.output, exact_outputs=exact,
         rounded_outputs=rounded, all_exact=all_exact, trask_prints_error=trask and config.data.dataset == "trask", examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
-        binary_targets=bool(np.all(np.isin(np.asarray(dataset.y), (0.0, 1.0)))),
+        binary_targets=bounded and bool(np.all(np.isin(np.asarray(dataset.y), (0.0, 1.0)))),
         dropped=f"{dataset.dropped:,}" if dataset.dropped else "", filled=f"{dataset.filled:,}" if dataset.filled else "",
         test_rows=f"{dataset.n_test:,}" if dataset.n_test else "",
         file_rows=f"{dataset.n_examples + dataset.n_test + dataset.dropped:,}" if dataset.n_test or dataset.dropped else "",
+        **_LOSS_WORDS[(trace.output, trace.loss)], slope_in_delta=trace.output == "sigmoid" and trace.loss == "squared",
+        numbers=trace.output == "linear",
         batch=f"{trace.batch_size:,}" if trace.batch_size else "",
         batches=f"{chunks(trace.batch_size, int(X.shape[0])):,}" if trace.batch_size else "",
     )

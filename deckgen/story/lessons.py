@@ -101,7 +101,7 @@ def learned(trace, layout: Layout, dataset, t: int) -> list[Slide]:
         table = _truth_table(trace, layout, dataset, t, inputs)
         xor = xor_like(np.asarray(X), np.asarray(trace.get("y", t)))
         slides = [table, _why_xor(trace, layout, dataset, t, xor, table)] if xor else [table]
-    elif dataset.class_names and len(dataset.class_names) == trace.layers[-1] >= 2:
+    elif dataset.class_names and len(dataset.class_names) == trace.layers[-1] >= 2 and trace.output != "linear":
         return results.classes(trace, layout, dataset, results.results_iteration(trace, t))
     if trace.heldout or any(span is not None for span in dataset.target_range):
         slides.append(results.numbers(trace, layout, dataset, results.results_iteration(trace, t)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deckgen.core.learned import decisions
 from deckgen.story.slides import Slide
 from deckgen.story.views import Layout, sig
 
@@ -62,7 +63,7 @@ def classes(trace, layout: Layout, dataset, t: int) -> list[Slide]:
     tables, mistakes, wrong_total = [], [], 0
     for key, words, out, target in _sets(trace, t):
         a, y = np.asarray(trace.get(out, t)), np.asarray(trace.get(target, t))
-        best, truth = np.argmax(a, axis=1), np.argmax(y, axis=1)
+        best, truth = decisions(trace.output, a), np.argmax(y, axis=1)
         wrong = [int(r) for r in np.nonzero(best != truth)[0]]
         wrong_total += len(wrong)
         n = len(best)
@@ -137,3 +138,18 @@ def numbers(trace, layout: Layout, dataset, t: int) -> Slide:
            "final": t == trace.iterations,
            "several": len(dataset.target_names) > 1}
     return Slide("slides/results.html", "results", ctx=ctx)
+
+
+def in_units(trace, layout: Layout, dataset, t: int) -> dict | None:
+    """The shown rows' targets, predictions and errors in the target's own units, when its numbers were scaled
+    for training (None otherwise): the first target column, under its name."""
+    if not dataset.target_range or dataset.target_range[0] is None:
+        return None
+    L = len(trace.layers) - 1
+    y, a = np.asarray(trace.get("y", t)), np.asarray(trace.get(f"a{L}", t))
+    own_y, own_a = dataset.unscaled(y)[:, 0], dataset.unscaled(a)[:, 0]
+    places = _decimals(own_y)
+    rows = tuple({"label": str(r), "true": _units(own_y[r], places), "predicted": _units(own_a[r], places),
+                  "error": _units(own_y[r] - own_a[r], places)}
+                 for r in layout.shown(len(y), layout.max_rows, True)[:4])
+    return {"name": dataset.target_names[0], "rows": rows}

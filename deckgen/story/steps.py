@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from deckgen.core.activations import FUNCTIONS, layer_activations
+from deckgen.core.losses import loss_of
 from deckgen.story.curves import frame
+from deckgen.story.outputs import default_pair, loss_slide, softmax_cell, softmax_slide
 from deckgen.story.slides import Slide
 from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, parse_number, pick, show, sig, split_name,
                                  tex_label, tok)
@@ -33,6 +35,7 @@ class Steps:
         self.eta = f"{self.lr:g}"
         self.L = len(trace.layers) - 1
         self.acts = layer_activations(self.L, trace.activation, trace.output)
+        self.same = loss_of(trace.output, trace.loss).delta_is_error    # the output delta is the error itself
         self.figures: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- helpers
@@ -127,13 +130,19 @@ class Steps:
                           Token(show(-zs, int(zn.precision or self.p)), kind="sup"), Token(")"), self.equals(an, 1 / (1 + np.exp(-zs)))]
             elif act == "tanh":
                 tokens = [Token("tanh("), *tok(zn), Token(")"), self.equals(an, np.tanh(zs))]
+            elif act == "softmax":
+                worked.append(Worked(target=f"{a}:{r},{c}", rows=(f"{z}:{r}",), tokens=softmax_cell(self, t, k, r, c)))
+                continue
+            elif act == "linear":
+                tokens = [*tok(zn), Token(" passed on unchanged"), self.equals(an, zs)]
             else:
                 tokens = [Token("max(0, "), *tok(zn), Token(")"), self.equals(an, max(0.0, zs))]
             worked.append(Worked(target=f"{a}:{r},{c}", cells=(f"{z}:{r},{c}",), tokens=(*tokens, *tok(an))))
         return Slide("slides/squash.html", f"t{t}-{a}", formula=tr.formula(a),
                      matrices=(self.lay.matrix(tr, z, t), self.lay.matrix(tr, a, t)),
                      worked=tuple(worked), worked_total=self.total(a, t), ops=(FUNCTIONS[act].op,),
-                     ctx={"k": k, "verb": FUNCTIONS[act].verb, "activation": act, "output": k == self.L})
+                     ctx={"k": k, "verb": FUNCTIONS[act].verb, "activation": act, "output": k == self.L,
+                          "rowwise": act == "softmax", "identity": act == "linear"})
 
     def curve(self, t: int, k: int) -> Slide:
         """The activation function's own slide: its curve (one figure per function) with ``z{k}`` marked over it."""
@@ -169,6 +178,14 @@ class Steps:
                           "smallest": sig(float(np.nanmin(slopes)), self.p), "largest": sig(float(np.nanmax(slopes)), self.p),
                           "flat": int(np.sum(slopes < 0.01)), "count": int(slopes.size), "squashes": act != "relu"})
 
+    def shows_curve(self, k: int) -> bool:
+        """Whether layer ``k`` gets its activation's curve: not softmax (its own slide works it out) nor linear (a = z)."""
+        return self.acts[k - 1] not in ("softmax", "linear")
+
+    def shows_slope(self, k: int) -> bool:
+        """Whether layer ``k``'s delta uses its activation's slope: not an output whose delta is the error itself."""
+        return not (k == self.L and self.same)
+
     def error(self, t: int) -> Slide:
         tr, L = self.trace, self.L
         e, a = f"e{L}", f"a{L}"
@@ -189,6 +206,8 @@ class Steps:
     def delta(self, t: int, k: int) -> Slide:
         tr, e, a, d = self.trace, f"e{k}", f"a{k}", f"d{k}"
         act = self.acts[k - 1]
+        if not self.shows_slope(k):
+            return self.same_delta(t, k)
         worked = []
         for r, c in self.cells(d, t):
             en, an, dn = self.n(e, t, r, c), self.n(a, t, r, c), self.n(d, t, r, c)
@@ -210,7 +229,24 @@ class Steps:
         return Slide("slides/delta.html", f"t{t}-{d}", formula=tr.formula(d),
                      matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, d, t)),
                      worked=tuple(worked), worked_total=self.total(d, t), ops=(FUNCTIONS[act].slope_op, "="),
-                     ctx={"k": k, "output": k == self.L, "slope_note": f"notes/{act}-slope.html"})
+                     ctx={"k": k, "output": k == self.L, "same": False, "slope_note": f"notes/{act}-slope.html"})
+
+    def same_delta(self, t: int, k: int) -> Slide:
+        """The output delta of cross-entropy, or of a linear output on squared loss: the error itself."""
+        tr, e, d = self.trace, f"e{k}", f"d{k}"
+        worked = []
+        for r, c in self.cells(d, t):
+            en, dn = self.n(e, t, r, c), self.n(d, t, r, c)
+            if tr.output == "linear":
+                tokens = [*tok(en, True), Token(" \u00b7 1"), self.equals(dn, self.shown_value(e, t, r, c)), *tok(dn)]
+            else:               # cross-entropy: no slope factor at all
+                tokens = [Token("e = "), *tok(en), Token(", so \u03b4 = "), *tok(dn)]
+            worked.append(Worked(target=f"{d}:{r},{c}", cells=(f"{e}:{r},{c}",), tokens=tuple(tokens)))
+        reason = "linear" if tr.loss == "squared" else tr.output
+        return Slide("slides/delta.html", f"t{t}-{d}", formula=tr.formula(d),
+                     matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, d, t)),
+                     worked=tuple(worked), worked_total=self.total(d, t), ops=("=",),
+                     ctx={"k": k, "output": True, "same": True, "same_note": f"notes/delta-{reason}.html"})
 
     def backprop(self, t: int, k: int) -> Slide:
         """``e{k} = d{k+1} · W{k+1}ᵀ`` for a hidden layer."""
@@ -286,8 +322,16 @@ class Steps:
         """Every calculation step of iteration ``t``, in the order the network computes them."""
         L, slides = self.L, []
         for k in range(1, L + 1):
-            slides += [self.matmul(t, k), self.curve(t, k), self.activate(t, k)]
-        slides += [self.error(t), self.delta(t, L)]
+            slides.append(self.matmul(t, k))
+            if self.shows_curve(k):
+                slides.append(self.curve(t, k))
+            elif self.acts[k - 1] == "softmax":
+                slides.append(softmax_slide(self, t, k))
+            slides.append(self.activate(t, k))
+        slides.append(self.error(t))
+        if not default_pair(self.trace):      # the default talk states ½Σe² on the error slide
+            slides.append(loss_slide(self, t))
+        slides.append(self.delta(t, L))
         for k in range(L - 1, 0, -1):
             slides += [self.backprop(t, k), self.delta(t, k)]
         for k in range(1, L + 1):

@@ -8,18 +8,22 @@ tested without rendering. Wording lives in the templates.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from deckgen.core.batches import chunks, epoch_means
 from deckgen.core.diagnose import diagnose
+from deckgen.core.learned import decisions
 from deckgen.core.kept import checkpoints_of, deck_kept, final_iteration
 from deckgen.core.train import INIT_RANGE
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
 from deckgen.story.facts import facts_of
 from deckgen.story.rows import batch_of, file_row
+from deckgen.story.outputs import why_delta_slide
+from deckgen.story import results
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
@@ -34,7 +38,7 @@ def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
     out, seen = [], set()
     for slide in steps:
         k = slide.ctx.get("k") if slide.template == "slides/delta.html" else None
-        if k is not None and b.acts[k - 1] not in seen:
+        if k is not None and b.shows_slope(k) and b.acts[k - 1] not in seen:
             seen.add(b.acts[k - 1])
             out.append(b.slope(t, k))
         out.append(slide)
@@ -63,7 +67,9 @@ def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None
     if not names or len(names) != trace.layers[-1] or len(names) < 2:
         return None
     a, y = trace.get(f"a{L}", t), trace.get("y", t)
-    best, truth = np.argmax(a, axis=1), np.argmax(y, axis=1)
+    best, truth = decisions(trace.output, a), np.argmax(y, axis=1)
+    if best is None:            # a linear output predicts numbers, not classes
+        return None
     rows = []
     for r in layout.shown(a.shape[0], layout.max_rows, True):
         rows.append({"label": layout.label(trace, t, r), "true": names[truth[r]], "predicted": names[best[r]],
@@ -181,10 +187,14 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
         steps = b.iteration(t)
         if n == 0:   # the chain rule and gradient descent once, in the first explained iteration, before the updates
             why = [chain_slide(trace, layout, t, k, i, j, b.eta) for k, i, j in followed]
+            if trace.loss == "cross_entropy":     # why the output delta is y − a, before the chain rule uses it
+                why.insert(0, why_delta_slide(b, t, followed[0][2] if followed and followed[0][0] == L else 0))
             why.append(descent(trace, t, layout, followed[0] if followed else None, b.eta))
             at = next(m for m, s in enumerate(steps) if s.template == "slides/update.html")
             steps = steps[:at] + why + steps[at:]
             steps = _with_slopes(b, t, steps)
+        units = results.in_units(trace, layout, dataset, t)
+        steps = [replace(s, ctx={**s.ctx, "units": units}) if s.template == "slides/error.html" else s for s in steps]
         slides += steps
         slides.append(step(trace, t, layout))
     slides += _checkpoint_slides(trace, layout, checkpoints, node_names,
@@ -199,7 +209,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     inputs, targets, outputs = (layout.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
     slides.append(Slide("slides/predictions.html", "predictions", matrices=(inputs, targets, outputs),
                         ctx={"t_text": f"{final_t:,}", "inputs": inputs, "targets": targets, "outputs": outputs,
-                             "classified": _classified(trace, layout, dataset, final_t)}))
+                             "classified": _classified(trace, layout, dataset, final_t),
+                             "units": results.in_units(trace, layout, dataset, final_t)}))
     slides += learned(trace, layout, dataset, final_t)
     slides.append(Slide("slides/end.html", "end",
                         ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside)}))

@@ -25,6 +25,14 @@ def _unlearnable(trace, t: int) -> bool:
     return len(trace.layers) == 2 and xor_like(np.asarray(trace.get("X", t)), np.asarray(trace.get("y", t))) is not None
 
 
+def _telling_output(trace, t: int, r1: int, r2: int) -> int:
+    """The output column that shows two examples' conflict: their targets differ and their deltas pull apart there."""
+    L = len(trace.layers) - 1
+    y, d = np.asarray(trace.get("y", t)), np.asarray(trace.get(f"d{L}", t))
+    differ = [j for j in range(y.shape[1]) if y[r1, j] != y[r2, j]]
+    return next((j for j in differ if d[r1, j] * d[r2, j] < 0), differ[0] if differ else 0)
+
+
 def cures_slide(cures: tuple, diag: dict[str, Any], mae: str) -> Slide:
     """What was tried on a failed run and what each cure gave (``cures``: see ``deckgen.run.cures.cure_rows``)."""
     return Slide("slides/trouble-cures.html", f"{diag['kind']}-cures",
@@ -50,14 +58,17 @@ def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta
         # At the deck's precision: the codes and outputs are the same as far as the slide's own numbers go;
         # more decimals would show differences far too small to matter as if they were the point.
         p = layout.precision
+        o = _telling_output(trace, t, r1, r2)
         one, two = ({"row": layout.label(trace, t, r), "code": tuple(num(trace, f"a{k}", t, r, j, p) for j in range(trace.layers[k])),
-                     "target": num(trace, "y", t, r, 0, p), "output": num(trace, f"a{L}", t, r, 0, p),
-                     "delta": num(trace, f"d{L}", t, r, 0, p)} for r in (r1, r2))
+                     "target": num(trace, "y", t, r, o, p), "output": num(trace, f"a{L}", t, r, o, p),
+                     "delta": num(trace, f"d{L}", t, r, o, p)} for r in (r1, r2))
         ctx["shared"] = {"one": one, "two": two, "flat": ev.shared_flat}
     if ev and ev.saturated:
         ctx["saturated"] = ", ".join(f"unit {j + 1}" + (f" of layer {k}" if L > 2 else "") for k, j in ev.saturated)
         ctx["saturated_all"] = len(ev.saturated) == sum(trace.layers[1:-1])
-    if ev and ev.dead_output:
+    # a delta of exactly 0 is a dead output only where the delta carries the output's slope (sigmoid, squared
+    # loss); under cross-entropy or a linear output it means the output equals its target exactly
+    if ev and ev.dead_output and trace.output == "sigmoid" and trace.loss == "squared":
         rows = ev.dead_output[: layout.max_rows]
         ctx["dead"] = {"sums": tuple(layout.num(trace, f"z{L}", t, r, 0) for r in rows),
                        "outputs": tuple(layout.num(trace, f"a{L}", t, r, 0) for r in rows),
