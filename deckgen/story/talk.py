@@ -18,6 +18,7 @@ from deckgen.core.train import INIT_RANGE
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
 from deckgen.story.facts import facts_of
+from deckgen.story.fit import MONO, SANS, SIZES, WIDTH, Spec, fit, room
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
@@ -40,17 +41,24 @@ def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
 
 
 def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
-    """The data as read from the file (text, no trace numbers), cut like the matrices."""
+    """The data as read from the file (text, no trace numbers), cut like the matrices: as many columns as fit the
+    slide in the smallest matrix type."""
     if not dataset.raw or not dataset.raw_header:
         return None
     rows = pick(len(dataset.raw), layout.max_rows, layout.example_rows)
-    cols = pick(len(dataset.raw_header), layout.max_cols + 2)
+    px = SIZES[-1]
+    for limit in range(layout.max_cols + 2, 1, -1):
+        cols = pick(len(dataset.raw_header), limit)
+        texts = [["\u2026"] if c is None else [dataset.raw_header[c]] + [dataset.raw[r][c] for r in rows if r is not None]
+                 for c in cols]
+        if sum(max(len(x) for x in col) * max(SANS, MONO) * px + 16 for col in texts) + 60 <= WIDTH:
+            break
     return {
         "header": ["\u2026" if c is None else dataset.raw_header[c] for c in cols],
         "rows": [{"label": "\u22ee" if r is None else str(r),
                   "cells": ["\u2026" if (r is None or c is None) else dataset.raw[r][c] for c in cols]}
                  for r in rows],
-        "shape": f"{len(dataset.raw)} \u00d7 {len(dataset.raw_header)}",
+        "shape": f"{len(dataset.raw)} \u00d7 {len(dataset.raw_header)}", "px": px,
     }
 
 
@@ -115,13 +123,16 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     shape, iterations = " \u2192 ".join(str(n) for n in layers), f"{trace.iterations:,}"
     low, high = INIT_RANGE
     raw = _raw_table(dataset, layout)
-    X0, y0 = layout.matrix(trace, "X", 0), layout.matrix(trace, "y", 0)
+    shown = fit(trace, layout, [Spec("X", 0), Spec("y", 0)], height=room(2, top=165))
+    X0, y0 = shown.matrix(trace, "X", 0), shown.matrix(trace, "y", 0)
+    start = fit(trace, layout, [Spec(f"W{k}", 0) for k in range(1, L + 1)]
+                + ([Spec(f"b{k}", 0) for k in range(1, L + 1)] if trace.bias else []), height=room(1, top=75))
     slides: list[Slide] = [
         Slide("slides/title.html", "title", title=config.title,
               ctx={"layers": shape, "iterations": iterations, "learning_rate": b.eta,
                    "activation": trace.activation, "examples": dataset.n_examples}),
-        *([Slide("slides/raw.html", "data-raw", ctx={"table": raw, "scaling": dataset.scaling,
-                                                      "description": dataset.description})] if raw else []),
+        *([Slide("slides/raw.html", "data-raw", px=raw["px"], ctx={"table": raw, "scaling": dataset.scaling,
+                                                                    "description": dataset.description})] if raw else []),
         Slide("slides/dataset.html", "data", matrices=(X0, y0),
               ctx={"description": dataset.description, "scaling": dataset.scaling, "inputs": X0, "targets": y0,
                    "examples": dataset.n_examples, "features": len(dataset.feature_names),
@@ -129,8 +140,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
         Slide("slides/network.html", "network", ctx={"layers": shape,
                                                      "diagram": diagram(trace, layout, 0, node_names)}),
         Slide("slides/weights.html", "weights-0", animate=True,
-              matrices=tuple(layout.matrix(trace, f"W{k}", 0, animate=True) for k in range(1, L + 1))
-              + (tuple(layout.matrix(trace, f"b{k}", 0) for k in range(1, L + 1)) if trace.bias else ()),
+              matrices=tuple(start.matrix(trace, f"W{k}", 0, animate=True) for k in range(1, L + 1))
+              + (tuple(start.matrix(trace, f"b{k}", 0) for k in range(1, L + 1)) if trace.bias else ()),
               ctx={"seed": config.training.seed, "explicit": config.network.weights is not None,
                    "zero_biases": trace.bias and config.network.biases is None,
                    "low": fmt(low, 0), "high": fmt(high, 0),
@@ -153,8 +164,11 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
         slides.append(step(trace, t, layout))
     for t in checkpoints:
         # the weights carry stable ids, so reveal's auto-animate morphs them from checkpoint to checkpoint
-        weights = tuple(layout.matrix(trace, f"W{k}", t, animate=True) for k in range(1, L + 1) if trace.has(f"W{k}", t))
-        prediction, target = layout.matrix(trace, f"a{L}", t), layout.matrix(trace, "y", t)
+        drawn = [k for k in range(1, L + 1) if trace.has(f"W{k}", t)]
+        top = fit(trace, layout, [Spec(f"a{L}", t), Spec("y", t)], height=270, extra=(578.0, 280.0))
+        below = fit(trace, layout, [Spec(f"W{k}", t) for k in drawn], height=260)
+        weights = tuple(below.matrix(trace, f"W{k}", t, animate=True) for k in drawn)
+        prediction, target = top.matrix(trace, f"a{L}", t), top.matrix(trace, "y", t)
         slides.append(Slide(
             "slides/checkpoint.html", f"checkpoint-{t}", animate=True, matrices=(prediction, target, *weights),
             ctx={"t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0),
@@ -168,10 +182,15 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
         slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_FIGURE))
         if cures:
             slides.append(cures_slide(cures, diag, b.n("mae", final_t, 0, 0).text))
-    inputs, targets, outputs = (layout.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
+    classes = dataset.class_names if dataset.class_names and len(dataset.class_names) == layers[-1] else ()
+    wide = max((len(c) for c in classes), default=0) * 2 * SANS * SIZES[0] + 260
+    final = fit(trace, layout, [Spec(f"a{L}", final_t)] if len(classes) > 1 else
+                [Spec("X", final_t), Spec("y", final_t), Spec(f"a{L}", final_t)],
+                height=room(1, top=75), extra=(wide, 0.0) if len(classes) > 1 else (0.0, 0.0))
+    inputs, targets, outputs = (final.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
     slides.append(Slide("slides/predictions.html", "predictions", matrices=(inputs, targets, outputs),
                         ctx={"t_text": f"{final_t:,}", "inputs": inputs, "targets": targets, "outputs": outputs,
-                             "classified": _classified(trace, layout, dataset, final_t)}))
+                             "classified": _classified(trace, final, dataset, final_t)}))
     slides += learned(trace, layout, dataset, final_t)
     slides.append(Slide("slides/end.html", "end",
                         ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside)}))
