@@ -26,6 +26,9 @@ from deckgen.story.trouble import cures_slide, trouble_slide
 from deckgen.story.views import Layout, fmt, num, pick
 
 MAE_FIGURE = "figures/mae.svg"
+#: The error curve again, drawn for the short place it has under a trouble slide's evidence (deck.css:
+#: img.figure.short), so its numbers are as large as the full curve's.
+MAE_SHORT = "figures/mae-short.svg"
 
 
 def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
@@ -165,8 +168,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     for t in checkpoints:
         # the weights carry stable ids, so reveal's auto-animate morphs them from checkpoint to checkpoint
         drawn = [k for k in range(1, L + 1) if trace.has(f"W{k}", t)]
-        top = fit(trace, layout, [Spec(f"a{L}", t), Spec("y", t)], height=270, extra=(578.0, 280.0))
-        below = fit(trace, layout, [Spec(f"W{k}", t) for k in drawn], height=260)
+        top = fit(trace, layout, [Spec(f"a{L}", t), Spec("y", t)], height=300, extra=(578.0, 300.0))
+        below = fit(trace, layout, [Spec(f"W{k}", t) for k in drawn], height=215)
         weights = tuple(below.matrix(trace, f"W{k}", t, animate=True) for k in drawn)
         prediction, target = top.matrix(trace, f"a{L}", t), top.matrix(trace, "y", t)
         slides.append(Slide(
@@ -174,12 +177,13 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
             ctx={"t_text": f"{t:,}", "mae": b.n("mae", t, 0, 0),
                  "regular": isinstance(deck.checkpoints, int) and t % deck.checkpoints == 0, "prediction": prediction, "target": target,
                  "weights": weights,
-                 "diagram": diagram(trace, layout, t, node_names, weight_labels=False) if trace.has("W1", t) else None}))
+                 "diagram": diagram(trace, layout, t, node_names, weight_labels=False, box=(560, 250))
+                 if trace.has("W1", t) else None}))
     slides.append(Slide("slides/curve.html", "curve",
                         ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
                              "last_t": f"{final_t:,}"}))
     if diag["kind"] != "converged":
-        slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_FIGURE))
+        slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_SHORT))
         if cures:
             slides.append(cures_slide(cures, diag, b.n("mae", final_t, 0, 0).text))
     classes = dataset.class_names if dataset.class_names and len(dataset.class_names) == layers[-1] else ()
@@ -195,7 +199,9 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     slides.append(Slide("slides/end.html", "end",
                         ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside)}))
     figures = tuple({**spec, "theme": deck.theme} for spec in
-                    ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures))
+                    ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures,
+                     *([{"kind": "mae", "path": MAE_SHORT, "checkpoints": checkpoints, "diagnosis": diag, "size": (8, 2.7)}]
+                       if diag["kind"] != "converged" else [])))
     return Story(title=config.title, slides=tuple(slides), theme=deck.theme,
                  summary={"diagnosis": diag, "complete": trace.complete}, figures=figures,
                  facts=facts_of(config, dataset, trace, diag, final_t))
