@@ -1,0 +1,193 @@
+"""Readable from the back of the room: every number on every slide of the example decks, and of a deck that
+`deckgen new` makes from a 30-feature CSV, renders at 18 px or more at 1280x720 with nothing outside the
+slide; and audience slides show no commands, config keys or build details (those belong in the notes)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from deckhelp import audience_text
+from deckgen.commands.cli import cli
+from deckgen.config import load_config
+from deckgen.pipeline import build
+from deckgen.resources import decks_dir
+
+MIN_PX = 18.0
+
+# On every slide in turn, with every fragment shown: the rendered type size of each number (each data-trace
+# element, every SVG text, every matrix cell and label, any other text with a digit in it) and what sticks
+# out of the slide. A size counts every transform: an HTML element's font-size times every zoom and
+# transform on it and above it (reveal.js scales the whole slide), an SVG text's font-size times its
+# screen CTM (the viewBox scale included). Figures are images: their ratio of drawn to natural width.
+MEASURE_JS = r"""
+async () => {
+  const tick = () => new Promise(r => setTimeout(r, 0));
+  const det = m => Math.sqrt(Math.abs(m.a * m.d - m.b * m.c));
+  const scaleOf = el => {
+    let s = 1;
+    for (let x = el; x && x.nodeType === 1; x = x.parentElement) {
+      const cs = getComputedStyle(x);
+      s *= parseFloat(cs.zoom) || 1;
+      if (cs.transform && cs.transform !== 'none') s *= det(new DOMMatrix(cs.transform));
+    }
+    return s;
+  };
+  const size = el => parseFloat(getComputedStyle(el).fontSize) *
+    (el instanceof SVGElement ? det(el.getScreenCTM()) : scaleOf(el));
+  const shown = el => {
+    if (el.closest('aside.notes')) return false;
+    const cs = getComputedStyle(el);
+    if (cs.display === 'none' || cs.visibility === 'hidden') return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 || r.height > 0;
+  };
+  const out = [];
+  const slides = Reveal.getSlides();
+  for (let h = 0; h < slides.length; h++) {
+    Reveal.slide(h, 0, -1);
+    await tick(); await tick();
+    const slide = Reveal.getCurrentSlide();
+    slide.querySelectorAll('.fragment').forEach(f => f.classList.add('visible', 'current-fragment'));
+    await tick(); await tick();
+    const frame = document.querySelector('.reveal .slides').getBoundingClientRect();
+    const numbers = new Set([...slide.querySelectorAll('[data-trace], svg text, figure.matrix th, figure.matrix td')]);
+    for (const el of slide.querySelectorAll('*')) {
+      if (el.closest('math')) continue;
+      const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('');
+      if (/\d/.test(own)) numbers.add(el);
+    }
+    const small = [];
+    let least = Infinity, traced = Infinity, cells = Infinity;
+    for (const el of numbers) {
+      if (!shown(el) || !el.textContent.trim()) continue;
+      const px = size(el);
+      least = Math.min(least, px);
+      if (el.hasAttribute('data-trace')) traced = Math.min(traced, px);
+      if (el.hasAttribute('data-trace') && el.closest('figure.matrix')) cells = Math.min(cells, px);
+      if (px < MIN_PX) small.push(`${el.getAttribute('data-trace') || el.textContent.trim().slice(0, 24)}: ${px.toFixed(1)} px`);
+    }
+    const figures = [...slide.querySelectorAll('img.figure')].filter(shown).map(img =>
+      [img.getAttribute('src'), img.getBoundingClientRect().width / img.naturalWidth]);
+    const outside = [];
+    for (const el of slide.querySelectorAll('*')) {
+      if (!shown(el)) continue;
+      const r = el.getBoundingClientRect(), tol = 1.5;
+      if (r.left < frame.left - tol || r.top < frame.top - tol || r.right > frame.right + tol || r.bottom > frame.bottom + tol)
+        outside.push(`${el.tagName.toLowerCase()} ${el.getAttribute('class') || ''} ` +
+                     `[${Math.round(r.left)},${Math.round(r.top)},${Math.round(r.right)},${Math.round(r.bottom)}]`);
+    }
+    out.push({id: slide.id, least, traced, cells, small, figures, outside});
+  }
+  return out;
+}
+""".replace("MIN_PX", str(MIN_PX))
+SETTLED_CSS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
+
+
+def wide_csv(path: Path, features: int = 30, rows: int = 120) -> Path:
+    """A CSV like scikit-learn's breast-cancer data: ``features`` measurement columns of very different
+    scales and a text class column."""
+    rng = np.random.default_rng(7)
+    names = [f"measure {i + 1}" if i % 3 else f"worst value of measure {i + 1}" for i in range(features)]
+    X = rng.normal(size=(rows, features)) * np.logspace(-3, 3, features) + np.logspace(-2, 3, features)
+    label = np.where(X[:, 0] + 0.001 * X[:, -1] > np.median(X[:, 0] + 0.001 * X[:, -1]), "malignant", "benign")
+    lines = [",".join(names + ["diagnosis"])]
+    lines += [",".join([f"{v:.5g}" for v in X[r]] + [label[r]]) for r in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def decks(tmp_path_factory) -> dict[str, Path]:
+    """Every example deck as it ships, and the deck `deckgen new` writes for a 30-feature CSV."""
+    root = tmp_path_factory.mktemp("sizes")
+    out = {}
+    for toml in sorted(decks_dir().glob("*.toml")):
+        build(load_config(toml, []), root / toml.stem)
+        out[toml.stem] = root / toml.stem
+    wide_csv(root / "wide.csv")
+    result = CliRunner().invoke(cli, ["new", "wide", "--data", str(root / "wide.csv"), "--dir", str(root)])
+    assert result.exit_code == 0, result.output
+    build(load_config(root / "wide.toml", ["training.iterations=2000", "deck.checkpoints=1000"]), root / "wide")
+    out["wide"] = root / "wide"
+    return out
+
+
+def glyph_points(svg: Path) -> float:
+    """The smallest type in a matplotlib SVG, in points: its glyphs are paths drawn at ``scale(size/100)``."""
+    return min(float(s) * 100 for s in re.findall(r"scale\(([0-9.]+) -[0-9.]+\)", svg.read_text()))
+
+
+@pytest.fixture(scope="module")
+def measured(browser, decks) -> dict[str, list[dict]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    out = {}
+    try:
+        for name, folder in decks.items():
+            page.goto((folder / "index.html").as_uri())
+            page.wait_for_function("window.Reveal && Reveal.isReady()")
+            page.evaluate("Reveal.configure({ transition: 'none', autoAnimate: false })")
+            page.add_style_tag(content=SETTLED_CSS)
+            out[name] = page.evaluate(MEASURE_JS)
+    finally:
+        context.close()
+    return out
+
+
+@pytest.mark.browser
+def test_every_number_renders_at_18px_or_more(measured, decks):
+    problems = []
+    for name, slides in measured.items():
+        assert len(slides) > 15
+        for s in slides:
+            problems += [f"{name} {s['id']}: {item}" for item in s["small"][:3]]
+            for src, ratio in s["figures"]:
+                px = glyph_points(decks[name] / src) * 4 / 3 * ratio
+                if px < MIN_PX:
+                    problems.append(f"{name} {s['id']}: {src} type renders at {px:.1f} px")
+    assert problems == []
+    # the measure is of the numbers that are there: the wide deck's calculation slides hold many of them
+    assert sum(s["traced"] < 100 for s in measured["wide"]) > 20
+
+
+@pytest.mark.browser
+def test_nothing_leaves_the_slide(measured):
+    problems = [f"{name} {s['id']}: {box}" for name, slides in measured.items() for s in slides for box in s["outside"][:3]]
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_small_matrices_use_the_room_a_slide_has(measured):
+    """The default talk's 4-row matrices are set larger than the smallest size a 30-feature deck needs."""
+    cells = {s["id"]: s["cells"] for s in measured["trask"]}
+    assert cells["t0-a1"] > 28 and cells["t0-update-W2"] > 28
+    assert min(s["cells"] for s in measured["wide"] if s["id"].startswith("t0-")) < 22
+
+
+# What only a presenter needs: commands, config keys, the build's own bookkeeping.
+PRESENTER_ONLY = re.compile(r"--set|\bdeckgen |\b(?:training|deck|network|data)\.[a-z_]+|memory budget", re.I)
+
+
+def test_audience_slides_show_no_commands_or_config_keys(decks):
+    found = []
+    for name, folder in decks.items():
+        for slide, text in audience_text((folder / "index.html").read_text()).items():
+            found += [f"{name} {slide}: ...{text[max(0, m.start() - 40):m.end() + 20]}..."
+                      for m in PRESENTER_ONLY.finditer(text)]
+    assert found == []
+
+
+def test_the_presenter_only_check_finds_what_it_looks_for():
+    html = ('<div class="slides"><section id="a"><p>Try <code>--set training.seed=2</code></p>'
+            '<aside class="notes">deckgen build --set deck.precision=4</aside></section>'
+            '<section id="b"><p>Memory budget: matrices kept for 7 iterations</p></section>'
+            '<section id="c"><p>From the data. Then</p><aside class="notes">memory budget</aside></section></div>')
+    text = audience_text(html)
+    assert [bool(PRESENTER_ONLY.search(text[s])) for s in "abc"] == [True, True, False]
+    assert "deckgen build" not in text["a"]
