@@ -28,6 +28,7 @@ GAP, ROW_GAP = 18, 10
 MONO, SANS = 0.61, 0.56          # advance of a character, in em (monospace digits; proportional text, generous)
 CAPTION_PX, LABEL_PX, OP_PX = 20, 26, 36
 HEADER_PX = 19                   # row and column labels of a matrix never go below this either
+HEADER_CHARS = 10                # a column label wraps at spaces past this many characters (deck.css: 6em)
 #: Height of a matrix caption line and of one line of small text or worked expansion under a row.
 CAPTION_H, LINE_H = 36, 34
 #: What a row broken over two lines is worth against one line: it wins only with type a third larger.
@@ -59,20 +60,38 @@ def _label_width(m: MatrixView) -> float:
     return width + 12 + _text_width(rest, CAPTION_PX, SANS)
 
 
+def header_lines(label: str, chars: int) -> tuple[int, int]:
+    """(width in characters, lines) of a row or column name wrapped at spaces into lines of about ``chars``
+    characters (deck.css: th .name max-width), a longer word keeping its own line."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    # a wrapped name's box keeps its full max-width (CSS shrink-to-fit), however short its lines
+    longest = max((len(x) for x in lines), default=0)
+    return (max(longest, chars) if len(lines) > 1 else longest), max(len(lines), 1)
+
+
 def matrix_box(m: MatrixView, px: int) -> tuple[float, float]:
     """Estimated width and height (CSS px) of a matrix figure set in ``px`` type."""
     head = max(HEADER_PX, 0.85 * px)
     columns = list(zip(*m.rows)) if m.rows else []
-    width = 6.0
+    width, head_lines = 6.0, 0
     for j, col in enumerate(columns):
         chars = max((1 if c is None else len(c.text)) for c in col)
         cell = chars * MONO * px + 16
         if m.col_labels:
-            cell = max(cell, _text_width(m.col_labels[j], head, MONO) + 16)
+            wide, lines = header_lines(m.col_labels[j], HEADER_CHARS)
+            cell, head_lines = max(cell, wide * MONO * head + 16), max(head_lines, lines)
         width += cell
+    rows = [1.25 * px + 4] * len(m.rows)
     if m.row_labels:
-        width += max(_text_width(x, head, MONO) for x in m.row_labels) + 16
-    height = CAPTION_H + len(m.rows) * (1.25 * px + 4) + (1.25 * head + 4 if m.col_labels else 0)
+        wrapped = [header_lines(x, HEADER_CHARS) for x in m.row_labels]
+        width += max(wide for wide, _ in wrapped) * MONO * head + 16
+        rows = [max(h, lines * 1.15 * head + 4) for h, (_, lines) in zip(rows, wrapped, strict=True)]
+    height = CAPTION_H + sum(rows) + (head_lines * 1.15 * head + 4 if m.col_labels else 0)
     return max(width, _label_width(m)), height
 
 
