@@ -14,8 +14,11 @@ from click.testing import CliRunner
 from deckhelp import audience_text
 from deckgen.commands.cli import cli
 from deckgen.config import load_config
+from deckgen.data import load_dataset, resolve_layers
 from deckgen.pipeline import build
 from deckgen.resources import decks_dir
+from deckgen.run.traces import train_for
+from deckgen.story.views import Layout
 
 MIN_PX = 18.0
 
@@ -191,3 +194,76 @@ def test_the_presenter_only_check_finds_what_it_looks_for():
     text = audience_text(html)
     assert [bool(PRESENTER_ONLY.search(text[s])) for s in "abc"] == [True, True, False]
     assert "deckgen build" not in text["a"]
+
+
+# ---------------------------------------------------------------- the layout itself, without a browser
+
+def _trace(*overrides):
+    cfg = load_config(None, ["training.iterations=20", "deck.checkpoints=10", *overrides])
+    data = load_dataset(cfg)
+    return cfg, data, train_for(cfg, data, resolve_layers(cfg, data))
+
+
+def test_fit_sets_small_matrices_large_and_many_columns_small_but_never_below_the_minimum():
+    from deckgen.story.fit import SIZES, Spec, fit, room
+
+    _, _, trace = _trace()
+    small = fit(trace, Layout(), [Spec("z1", 0), Spec("a1", 0)], ("\u03c3",), height=room(4))
+    assert small.px == SIZES[0] and (small.max_rows, small.max_cols) == (8, 8)
+    _, _, wide = _trace("network.layers=[3,40,1]")
+    # 40 columns of z1 beside X and W1, with no room for a second line: fewer columns rather than smaller type
+    many = fit(wide, Layout(), [Spec("X", 0), Spec("W1", 0), Spec("z1", 0)], ("\u00b7", "="), height=room(8))
+    assert SIZES[-1] <= many.px < small.px and many.max_cols < 8
+    shown = many.matrix(wide, "z1", 0)
+    assert shown.truncated and shown.px == many.px
+    # given room for a second line, the row breaks and shows every column up to deck.max_cols
+    roomy = fit(wide, Layout(), [Spec("X", 0), Spec("W1", 0), Spec("z1", 0)], ("\u00b7", "="), height=room(4))
+    assert roomy.max_cols == 8
+
+
+def test_fit_keeps_max_rows_as_the_upper_limit_and_the_chosen_example_rows():
+    from deckgen.story.fit import Spec, fit, room
+
+    _, _, trace = _trace()
+    lay = fit(trace, Layout(max_rows=3, example_rows=(1, 3)), [Spec("X", 0), Spec("y", 0)], height=room(2))
+    view = lay.matrix(trace, "X", 0)
+    assert lay.max_rows <= 3 and [label for label in view.row_labels if label != "\u22ee"] == ["1", "3"]
+
+
+def test_wrapped_names_count_their_lines_and_keep_the_block_width():
+    from deckgen.story.fit import header_lines
+
+    assert header_lines("x1", 10) == (2, 1)
+    assert header_lines("worst fractal dimension", 10) == (10, 3)
+    assert header_lines("compactness error", 10) == (11, 2)
+
+
+def _boxes_meet(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("layers", ["[3,4,1]", "[3,2,1]", "[3,5,1]", "[3,3,3,1]"])
+def test_weight_labels_sit_on_their_own_edge_clear_of_every_other_edge_and_label(layers):
+    from deckgen.story.diagram import LABEL_PX, _crosses, diagram
+
+    _, data, trace = _trace(f"network.layers={layers}")
+    d = diagram(trace, Layout(), 0, (data.feature_names, (), data.target_names))
+    labelled = [e for e in d["edges"] if e["num"]]
+    assert len(labelled) >= len(d["edges"]) // 2
+    boxes = [(e["bx"], e["by"], e["bx"] + e["bw"], e["by"] + e["bh"]) for e in labelled]
+    for e, box in zip(labelled, boxes):
+        assert e["bh"] >= LABEL_PX
+        assert _crosses(e["x1"], e["y1"], e["x2"], e["y2"], box)           # on its own edge
+        assert not any(_crosses(o["x1"], o["y1"], o["x2"], o["y2"], box) for o in d["edges"] if o is not e)
+        assert not any(_boxes_meet(box, other) for other in boxes if other is not box)
+    assert [n["label"] for n in d["nodes"] if n["role"] == "output"][0].startswith("\u0177")
+    assert d["unlabelled"] == len(d["edges"]) - len(labelled)
+
+
+def test_a_wide_layer_gets_fewer_labels_not_smaller_ones():
+    from deckgen.story.diagram import diagram
+
+    _, data, trace = _trace("network.layers=[3,16,1]")
+    d = diagram(trace, Layout(), 0, (data.feature_names, (), data.target_names), box=(560, 250))
+    assert d["cut"] and all(e["num"] is None for e in d["edges"])
+    assert all(n["label"] == "" for n in d["nodes"] if n["role"] == "activation")   # no room inside the nodes
