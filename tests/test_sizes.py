@@ -107,7 +107,8 @@ def wide_csv(path: Path, features: int = 30, rows: int = 120) -> Path:
 
 @pytest.fixture(scope="module")
 def decks(tmp_path_factory) -> dict[str, Path]:
-    """Every example deck as it ships, and the deck `deckgen new` writes for a 30-feature CSV."""
+    """Every example deck as it ships, the deck `deckgen new` writes for a 30-feature CSV, and a deck with
+    what-if slides."""
     root = tmp_path_factory.mktemp("sizes")
     out = {}
     for toml in sorted(decks_dir().glob("*.toml")):
@@ -118,6 +119,10 @@ def decks(tmp_path_factory) -> dict[str, Path]:
     assert result.exit_code == 0, result.output
     build(load_config(root / "wide.toml", ["training.iterations=2000", "deck.checkpoints=1000"]), root / "wide")
     out["wide"] = root / "wide"
+    # what-if slides: a table of every run's predictions for a three-class deck
+    build(load_config(decks_dir() / "iris.toml", ["training.iterations=1000", "deck.checkpoints=500",
+                                                 'deck.compare=[{"training.learning_rate"=0.5}]']), root / "compare")
+    out["compare"] = root / "compare"
     return out
 
 
