@@ -84,3 +84,38 @@ def snapshot(folder: Path) -> dict[str, str]:
         else:
             out[rel] = "folder"
     return out
+
+
+class AudienceText(HTMLParser):
+    """The text of every slide as the audience sees it: everything inside ``.slides`` but the speaker notes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slides: dict[str, list[str]] = {}
+        self._stack: list[str] = []       # open tags, each marked "notes" when it starts speaker notes
+        self._slide = ""
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section" and attrs.get("id"):
+            self._slide = attrs["id"]
+            self.slides.setdefault(self._slide, [])
+        notes = tag == "aside" and "notes" in (attrs.get("class") or "").split()
+        if tag not in ("br", "img", "meta", "link", "input", "hr", "circle", "line", "rect", "path", "use"):
+            self._stack.append("notes" if notes else tag)
+
+    def handle_endtag(self, tag):
+        if tag in self._stack:
+            while self._stack and self._stack.pop() != tag:
+                pass
+
+    def handle_data(self, data):
+        if self._slide and "notes" not in self._stack and "script" not in self._stack and "style" not in self._stack:
+            self.slides[self._slide].append(data)
+
+
+def audience_text(html: str) -> dict[str, str]:
+    """Slide id -> the slide's visible text (speaker notes left out)."""
+    parser = AudienceText()
+    parser.feed(html)
+    return {slide: " ".join(" ".join(parts).split()) for slide, parts in parser.slides.items()}

@@ -13,19 +13,21 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from deckgen.core.activations import FUNCTIONS
 from deckgen.core.batches import chunks, epoch_means
 from deckgen.story.compare import COLOURS
 from deckgen.story.views import DARK_THEMES, palette
 
-_RC = {"svg.hashsalt": "deckgen", "svg.fonttype": "path", "font.size": 13, "axes.spines.top": False,
+_RC = {"svg.hashsalt": "deckgen", "svg.fonttype": "path", "font.size": 15, "axes.spines.top": False,
        "axes.spines.right": False, "path.simplify": True, "path.simplify_threshold": 0.2}
 
 #: Where the error curve's axes sit (left, bottom, width, height as figure fractions), with room for
 #: tick labels up to ``0.00005`` and ``100,000``: a fixed place is half the cost of a constrained layout.
 MAE_AXES = (0.11, 0.135, 0.855, 0.825)
+#: The same for the short curve of a trouble slide (8 x 2.7 inches), whose tick labels take more of it.
+MAE_AXES_SHORT = (0.14, 0.24, 0.78, 0.72)
 
 
 def figure_style(theme: str) -> tuple[dict, dict[str, str]]:
@@ -66,8 +68,9 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
     finite = np.isfinite(mae) & (mae > 0)
     rc, colours = figure_style(theme)
     with matplotlib.rc_context(rc):
-        fig = Figure(figsize=(10, 4.6))
-        ax = fig.add_axes(MAE_AXES)
+        size = tuple(spec.get("size", (10, 4.6)))
+        fig = Figure(figsize=size)
+        ax = fig.add_axes(MAE_AXES if size == (10, 4.6) else MAE_AXES_SHORT)
         if trace.batch_size is None:
             ax.plot(t[finite], mae[finite], color=colours["error"], linewidth=2)
         else:
@@ -87,11 +90,16 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
             _zoom(ax, t, mae, finite, min(len(mae) - 1, max(2 * early, 10)), colours)
         plain_log_axis(ax)
         iteration_axis(ax)
+        if size != (10, 4.6):   # short: fewer ticks, so labels as large as the full curve's still fit
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+            shown = mae[finite]
+            if shown.size and shown.max() < 10 * shown.min():
+                ax.yaxis.set_major_locator(MaxNLocator(3))
         ax.set_ylabel("mean absolute error")
         ax.grid(True, which="major", alpha=0.3)
         ax.set_xlim(0, max(len(mae) - 1, 1))
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(frameon=False)
+        if ax.get_legend_handles_labels()[0]:   # the inset, when there is one, takes the upper right
+            ax.legend(frameon=False, loc="lower left" if ax.child_axes else "best")
         save_svg(fig, path)
 
 
@@ -114,8 +122,8 @@ def _zoom(ax, t: np.ndarray, mae: np.ndarray, finite: np.ndarray, end: int, colo
     keep = finite & (t <= end)
     inset.plot(t[keep], mae[keep], color=colours["error"], linewidth=1.8)
     inset.set_xlim(0, end)
-    inset.set_title(f"iterations 0 to {end:,}", fontsize=11)
-    inset.tick_params(labelsize=10)
+    inset.set_title(f"iterations 0 to {end:,}")
+    inset.xaxis.set_major_locator(MaxNLocator(4))
     inset.grid(True, alpha=0.3)
 
 
@@ -145,7 +153,7 @@ def activation_figure(spec: dict, theme: str = "white") -> Figure:
             top = float(np.max(f(xs)))
             ax.axhline(top, color=colours["error"], linestyle="--", linewidth=1.2)
             ax.annotate("largest slope " + f"{top:.2f}".rstrip("0").rstrip("."), (x0 + 0.03 * (x1 - x0), top), xytext=(0, 6),
-                        textcoords="offset points", color=colours["error"], fontsize=13)
+                        textcoords="offset points", color=colours["error"])
         ax.grid(True, alpha=0.3)
     return fig
 

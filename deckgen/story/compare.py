@@ -15,6 +15,7 @@ import numpy as np
 
 from deckgen.config import Config
 from deckgen.story.rows import file_row
+from deckgen.story.fit import MONO, WIDTH
 from deckgen.story.slides import Slide
 from deckgen.story.views import decimals_for, fmt, show
 
@@ -62,6 +63,8 @@ def _outcome(run) -> str:
     return "converged"
 
 
+#: Type size of the comparison table (deck.css: table.compare-table 0.95em).
+TABLE_PX = 28.5
 #: Line colours of the runs on the overlay plot (the deck's own run first).
 COLOURS = ("#c0392b", "#1f6fb2", "#1a8a4a", "#7b3fa0", "#d35400", "#00838f", "#b8860b", "#5c5c5c")
 
@@ -71,8 +74,11 @@ def compare_slides(main, runs: list, trace, config: Config, dataset, changed: tu
     p = config.deck.precision
     L = len(trace.layers) - 1
     n_examples, outputs = (int(n) for n in main.predictions.shape)
-    shown = list(range(min(n_examples, config.deck.max_cols)))
     names = dataset.class_names or dataset.target_names
+    # as many example columns as fit beside the run names and final errors, numbers unbroken (deck.css)
+    chars = outputs * (p + 3) + 3 * (outputs - 1) if outputs <= 3 else max((len(n) for n in names), default=3)
+    fits = int((WIDTH - 300) // (chars * MONO * TABLE_PX + 24))
+    shown = list(range(min(n_examples, config.deck.max_cols, max(fits, 1))))
     targets = np.asarray(dataset.y)     # every row (with mini-batches, y@0 is the first batch only)
 
     def numbers(values, address=None) -> tuple[Item, ...]:

@@ -29,6 +29,7 @@ class Slide:
     ctx: dict[str, Any] = field(default_factory=dict)   # further template values, already formatted
     animate: bool = False
     worked_at_once: bool = False       # every worked cell shown at once, not one per key press
+    px: int = 0                        # type size of a table that is not a matrix view (story.fit), 0: from the matrices
 
     @property
     def parts(self) -> tuple[Part, ...]:
@@ -58,7 +59,11 @@ class Slide:
 
     @property
     def density(self) -> str:
-        """How tightly the slide's matrices must be set: roomy, normal or dense."""
+        """How tightly the slide's matrices must be set: the type size chosen for them (``px24``), else roomy,
+        normal or dense."""
+        sizes = [m.px for m in self.matrices if m.px] + ([self.px] if self.px else [])
+        if sizes:
+            return f"px{min(sizes)}"
         cols = sum(len(m.rows[0]) + bool(m.row_labels) for m in self.matrices if m.rows)
         rows = max((len(m.rows) for m in self.matrices), default=0)
         if cols > 24 or rows > 10:

@@ -16,6 +16,7 @@ from deckgen.core.activations import FUNCTIONS, layer_activations
 from deckgen.core.losses import loss_of
 from deckgen.story.curves import frame
 from deckgen.story.outputs import default_pair, loss_slide, softmax_cell, softmax_slide
+from deckgen.story.fit import Spec, fit, lines_below, room
 from deckgen.story.slides import Slide
 from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, parse_number, pick, show, sig, split_name,
                                  tex_label, tok)
@@ -57,17 +58,32 @@ class Steps:
     def src(self, k: int) -> str:
         return "X" if k == 1 else f"a{k - 1}"
 
-    def cells(self, name: str, t: int) -> list[tuple[int, int]]:
+    def cells(self, name: str, t: int, lay: Layout | None = None) -> list[tuple[int, int]]:
         """Result cells to work out: every shown cell when few, else the first ``limit`` shown ones."""
+        lay = lay or self.lay
         m = self.trace.get(name, t)
         per_example = split_name(name)[0] in ("z", "a", "e", "d")
-        rows = self.lay.shown(m.shape[0], self.lay.max_rows, per_example, self.trace, t)
-        cols = self.lay.shown(m.shape[1], self.lay.max_cols, False)
+        rows = lay.shown(m.shape[0], lay.max_rows, per_example, self.trace, t)
+        cols = lay.shown(m.shape[1], lay.max_cols, False)
         return [(r, c) for r in rows for c in cols][: self.limit]
 
-    def examples(self, n: int, t: int) -> list[int | None]:
+    def examples(self, n: int, t: int, lay: Layout) -> list[int | None]:
         """The example rows a sum over examples shows: the rows on the slide, ``None`` where rows are skipped."""
-        return pick(n, self.lay.max_rows, self.lay.rows_at(self.trace, t))
+        return pick(n, lay.max_rows, lay.rows_at(self.trace, t))
+
+    def fitted(self, specs: list[Spec], ops: tuple[str, ...], lines: float | None) -> Layout:
+        """The layout of one calculation slide: what fits above ``lines`` lines of worked steps and notes
+        (None: room for the longest a slide has)."""
+        return fit(self.trace, self.lay, specs, ops, height=room(6 if lines is None else lines))
+
+    @staticmethod
+    def settled(make) -> list[Slide]:
+        """The slides ``make(lines)`` gives, laid out again for the lines of text they really have under their
+        matrices, when that gives them more room and the text does not grow with it."""
+        first = make(None)
+        need = max(lines_below(s) for s in first)
+        second = make(need)
+        return second if max(lines_below(s) for s in second) <= need else first
 
     def total(self, name: str, t: int) -> int:
         m = self.trace.get(name, t)
@@ -93,12 +109,14 @@ class Steps:
         return out
 
     # ----------------------------------------------------------------- slides
-    def matmul(self, t: int, k: int) -> Slide:
+    def matmul(self, t: int, k: int, lines: float | None = None) -> Slide:
         """``z{k} = a{k-1} · W{k} (+ b{k})``."""
         tr, src, W, z = self.trace, self.src(k), f"W{k}", f"z{k}"
         worked = []
         inner = tr.get(W, t).shape[0]
-        for r, c in self.cells(z, t):
+        ops = ("\u00b7", "+", "=") if tr.bias else ("\u00b7", "=")
+        lay = self.fitted([Spec(src, t), Spec(W, t)] + ([Spec(f"b{k}", t)] if tr.bias else []) + [Spec(z, t)], ops, lines)
+        for r, c in self.cells(z, t, lay):
             pairs = self.cut([(self.n(src, t, r, i), self.n(W, t, i, c)) for i in range(inner)])
             tokens = self.sum_terms(pairs)
             value = sum(self.shown_value(src, t, r, i) * self.shown_value(W, t, i, c) for i in range(inner))
@@ -109,20 +127,20 @@ class Steps:
             tokens += [self.equals(zn, value), *tok(zn)]
             worked.append(Worked(target=f"{z}:{r},{c}", rows=(f"{src}:{r}",), cols=(f"{W}:{c}",),
                                  cells=((f"b{k}:0,{c}",) if tr.bias else ()), tokens=tuple(tokens)))
-        mats = [self.lay.matrix(tr, src, t), self.lay.matrix(tr, W, t)]
+        mats = [lay.matrix(tr, src, t), lay.matrix(tr, W, t)]
         if tr.bias:
-            mats.append(self.lay.matrix(tr, f"b{k}", t))
-        mats.append(self.lay.matrix(tr, z, t))
-        ops = ("\u00b7", "+", "=") if tr.bias else ("\u00b7", "=")
+            mats.append(lay.matrix(tr, f"b{k}", t))
+        mats.append(lay.matrix(tr, z, t))
         return Slide("slides/matmul.html", f"t{t}-{z}", formula=tr.formula(z), matrices=tuple(mats),
                      worked=tuple(worked), worked_total=self.total(z, t), ops=ops,
                      ctx={"k": k, "left": tex_label(src), "right": tex_label(W), "inner": inner, "bias": tr.bias})
 
-    def activate(self, t: int, k: int) -> Slide:
+    def activate(self, t: int, k: int, lines: float | None = None) -> Slide:
         tr, z, a = self.trace, f"z{k}", f"a{k}"
         act = self.acts[k - 1]
+        lay = self.fitted([Spec(z, t), Spec(a, t)], (ACTIVATIONS[act].op,), lines)
         worked = []
-        for r, c in self.cells(a, t):
+        for r, c in self.cells(a, t, lay):
             zn, an = self.n(z, t, r, c), self.n(a, t, r, c)
             zs = self.shown_value(z, t, r, c)
             if act == "sigmoid":
@@ -139,7 +157,7 @@ class Steps:
                 tokens = [Token("max(0, "), *tok(zn), Token(")"), self.equals(an, max(0.0, zs))]
             worked.append(Worked(target=f"{a}:{r},{c}", cells=(f"{z}:{r},{c}",), tokens=(*tokens, *tok(an))))
         return Slide("slides/squash.html", f"t{t}-{a}", formula=tr.formula(a),
-                     matrices=(self.lay.matrix(tr, z, t), self.lay.matrix(tr, a, t)),
+                     matrices=(lay.matrix(tr, z, t), lay.matrix(tr, a, t)),
                      worked=tuple(worked), worked_total=self.total(a, t), ops=(FUNCTIONS[act].op,),
                      ctx={"k": k, "verb": FUNCTIONS[act].verb, "activation": act, "output": k == self.L,
                           "rowwise": act == "softmax", "identity": act == "linear"})
@@ -186,30 +204,32 @@ class Steps:
         """Whether layer ``k``'s delta uses its activation's slope: not an output whose delta is the error itself."""
         return not (k == self.L and self.same)
 
-    def error(self, t: int) -> Slide:
+    def error(self, t: int, lines: float | None = None) -> Slide:
         tr, L = self.trace, self.L
         e, a = f"e{L}", f"a{L}"
+        lay = self.fitted([Spec("y", t), Spec(a, t), Spec(e, t)], (MINUS, "="), lines)
         worked = []
-        for r, c in self.cells(e, t):
+        for r, c in self.cells(e, t, lay):
             en = self.n(e, t, r, c)
             value = self.shown_value("y", t, r, c) - self.shown_value(a, t, r, c)
             tokens = [*tok(self.n("y", t, r, c)), Token(f" {MINUS} "), *tok(self.n(a, t, r, c), wrap=True),
                       self.equals(en, value), *tok(en)]
             worked.append(Worked(target=f"{e}:{r},{c}", cells=(f"y:{r},{c}", f"{a}:{r},{c}"), tokens=tuple(tokens)))
         return Slide("slides/error.html", f"t{t}-{e}", formula=tr.formula(e),
-                     matrices=(self.lay.matrix(tr, "y", t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, e, t)),
+                     matrices=(lay.matrix(tr, "y", t), lay.matrix(tr, a, t), lay.matrix(tr, e, t)),
                      worked=tuple(worked), worked_total=self.total(e, t), ops=(MINUS, "="),
                      ctx={"loss": self.n("loss", t, 0, 0),
                           "mae": self.n("mae", t, 0, 0), "loss_formula": tr.formula("loss"),
                           "mae_formula": tr.formula("mae")})
 
-    def delta(self, t: int, k: int) -> Slide:
+    def delta(self, t: int, k: int, lines: float | None = None) -> Slide:
         tr, e, a, d = self.trace, f"e{k}", f"a{k}", f"d{k}"
         act = self.acts[k - 1]
         if not self.shows_slope(k):
-            return self.same_delta(t, k)
+            return self.same_delta(t, k, lines)
+        lay = self.fitted([Spec(e, t), Spec(a, t), Spec(d, t)], (FUNCTIONS[act].slope_op, "="), lines)
         worked = []
-        for r, c in self.cells(d, t):
+        for r, c in self.cells(d, t, lay):
             en, an, dn = self.n(e, t, r, c), self.n(a, t, r, c), self.n(d, t, r, c)
             es, as_ = self.shown_value(e, t, r, c), self.shown_value(a, t, r, c)
             if act == "sigmoid":
@@ -227,15 +247,16 @@ class Steps:
             worked.append(Worked(target=f"{d}:{r},{c}", cells=(f"{e}:{r},{c}", f"{a}:{r},{c}"),
                                  tokens=(*tokens, self.equals(dn, value), *tok(dn))))
         return Slide("slides/delta.html", f"t{t}-{d}", formula=tr.formula(d),
-                     matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, a, t), self.lay.matrix(tr, d, t)),
+                     matrices=(lay.matrix(tr, e, t), lay.matrix(tr, a, t), lay.matrix(tr, d, t)),
                      worked=tuple(worked), worked_total=self.total(d, t), ops=(FUNCTIONS[act].slope_op, "="),
                      ctx={"k": k, "output": k == self.L, "same": False, "slope_note": f"notes/{act}-slope.html"})
 
-    def same_delta(self, t: int, k: int) -> Slide:
+    def same_delta(self, t: int, k: int, lines: float | None = None) -> Slide:
         """The output delta of cross-entropy, or of a linear output on squared loss: the error itself."""
         tr, e, d = self.trace, f"e{k}", f"d{k}"
+        lay = self.fitted([Spec(e, t), Spec(d, t)], ("=",), lines)
         worked = []
-        for r, c in self.cells(d, t):
+        for r, c in self.cells(d, t, lay):
             en, dn = self.n(e, t, r, c), self.n(d, t, r, c)
             if tr.output == "linear":
                 tokens = [*tok(en, True), Token(" \u00b7 1"), self.equals(dn, self.shown_value(e, t, r, c)), *tok(dn)]
@@ -244,34 +265,37 @@ class Steps:
             worked.append(Worked(target=f"{d}:{r},{c}", cells=(f"{e}:{r},{c}",), tokens=tuple(tokens)))
         reason = "linear" if tr.loss == "squared" else tr.output
         return Slide("slides/delta.html", f"t{t}-{d}", formula=tr.formula(d),
-                     matrices=(self.lay.matrix(tr, e, t), self.lay.matrix(tr, d, t)),
+                     matrices=(lay.matrix(tr, e, t), lay.matrix(tr, d, t)),
                      worked=tuple(worked), worked_total=self.total(d, t), ops=("=",),
                      ctx={"k": k, "output": True, "same": True, "same_note": f"notes/delta-{reason}.html"})
 
-    def backprop(self, t: int, k: int) -> Slide:
+    def backprop(self, t: int, k: int, lines: float | None = None) -> Slide:
         """``e{k} = d{k+1} · W{k+1}ᵀ`` for a hidden layer."""
         tr, d, W, e = self.trace, f"d{k + 1}", f"W{k + 1}", f"e{k}"
         inner = tr.get(W, t).shape[1]
+        lay = self.fitted([Spec(d, t), Spec(W, t, transposed=True), Spec(e, t)], ("\u00b7", "="), lines)
         worked = []
-        for r, c in self.cells(e, t):
+        for r, c in self.cells(e, t, lay):
             pairs = self.cut([(self.n(d, t, r, i), self.n(W, t, c, i)) for i in range(inner)])
             value = sum(self.shown_value(d, t, r, i) * self.shown_value(W, t, c, i) for i in range(inner))
             en = self.n(e, t, r, c)
             tokens = self.sum_terms(pairs) + [self.equals(en, value), *tok(en)]
             worked.append(Worked(target=f"{e}:{r},{c}", rows=(f"{d}:{r}", f"{W}:{c}"), tokens=tuple(tokens)))
         return Slide("slides/backprop.html", f"t{t}-{e}", formula=tr.formula(e),
-                     matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, W, t, transposed=True),
-                               self.lay.matrix(tr, e, t)),
+                     matrices=(lay.matrix(tr, d, t), lay.matrix(tr, W, t, transposed=True),
+                               lay.matrix(tr, e, t)),
                      worked=tuple(worked), worked_total=self.total(e, t), ops=("\u00b7", "="),
                      ctx={"k": k})
 
-    def gradient(self, t: int, k: int) -> list[Slide]:
+    def gradient(self, t: int, k: int, lines: float | None = None) -> list[Slide]:
         """``ΔW{k} = η · a{k-1}ᵀ · δ{k}`` (and ``Δb{k}``), summed over the examples on the slide."""
         tr, src, d, dW = self.trace, self.src(k), f"d{k}", f"dW{k}"
         n_examples = tr.get(d, t).shape[0]
-        rows = self.examples(n_examples, t)
+        ops = ("\u00b7", "\u00d7 \u03b7 =")
+        lay = self.fitted([Spec(src, t, transposed=True), Spec(d, t), Spec(dW, t)], ops, lines)
+        rows = self.examples(n_examples, t, lay)
         worked = []
-        for r, c in self.cells(dW, t):
+        for r, c in self.cells(dW, t, lay):
             pairs = [None if i is None else (self.n(src, t, i, r), self.n(d, t, i, c)) for i in rows]
             value = self.lr * sum(self.shown_value(src, t, i, r) * self.shown_value(d, t, i, c) for i in range(n_examples))
             dn = self.n(dW, t, r, c)
@@ -279,15 +303,18 @@ class Steps:
                       self.equals(dn, value), *tok(dn)]
             worked.append(Worked(target=f"{dW}:{r},{c}", cols=(f"{src}:{r}", f"{d}:{c}"), tokens=tuple(tokens)))
         slides = [Slide("slides/gradient.html", f"t{t}-{dW}", formula=self.with_eta(tr.formula(dW)),
-                        matrices=(self.lay.matrix(tr, src, t, transposed=True), self.lay.matrix(tr, d, t),
-                                  self.lay.matrix(tr, dW, t)),
-                        worked=tuple(worked), worked_total=self.total(dW, t), ops=("\u00b7", "\u00d7 \u03b7 ="),
+                        matrices=(lay.matrix(tr, src, t, transposed=True), lay.matrix(tr, d, t),
+                                  lay.matrix(tr, dW, t)),
+                        worked=tuple(worked), worked_total=self.total(dW, t), ops=ops,
                         ctx={"k": k, "left": tex_label(src) + r"^{\top}", "right": tex_label(d), "eta": self.eta,
                              "batch": tr.batch_size is not None, "rows": n_examples})]
         if tr.bias:
             db = f"db{k}"
+            ops = ("\u2192 \u03b7 \u00d7 column sums \u2192",)
+            lay = self.fitted([Spec(d, t), Spec(db, t)], ops, lines)
+            rows = self.examples(n_examples, lay)
             worked = []
-            for r, c in self.cells(db, t):
+            for r, c in self.cells(db, t, lay):
                 terms = [None if i is None else self.n(d, t, i, c) for i in rows]
                 value = self.lr * sum(self.shown_value(d, t, i, c) for i in range(n_examples))
                 dn = self.n(db, t, r, c)
@@ -296,50 +323,55 @@ class Steps:
                 worked.append(Worked(target=f"{db}:{r},{c}", cols=(f"{d}:{c}",),
                                      tokens=(*summed, self.equals(dn, value), *tok(dn))))
             slides.append(Slide("slides/bias-change.html", f"t{t}-{db}", formula=self.with_eta(tr.formula(db)),
-                                matrices=(self.lay.matrix(tr, d, t), self.lay.matrix(tr, db, t)),
+                                matrices=(lay.matrix(tr, d, t), lay.matrix(tr, db, t)),
                                 worked=tuple(worked), worked_total=self.total(db, t),
-                                ops=("\u2192 \u03b7 \u00d7 column sums \u2192",),
+                                ops=ops,
                                 ctx={"k": k, "batch": tr.batch_size is not None, "rows": n_examples}))
         return slides
 
-    def update(self, t: int, k: int, name: str = "W") -> Slide:
+    def update(self, t: int, k: int, name: str = "W", lines: float | None = None) -> Slide:
         tr, W, dW = self.trace, f"{name}{k}", f"d{name}{k}"
+        specs = [Spec(W, t, caption=f"iteration {t}"), Spec(dW, t), Spec(W, t + 1, caption=f"iteration {t + 1}")]
+        lay = self.fitted(specs, ("+", "="), lines)
         worked = []
-        for r, c in self.cells(W, t):
+        for r, c in self.cells(W, t, lay):
             new = self.n(W, t + 1, r, c)
             value = self.shown_value(W, t, r, c) + self.shown_value(dW, t, r, c)
             tokens = [*tok(self.n(W, t, r, c)), Token(" + "), *tok(self.n(dW, t, r, c), wrap=True),
                       self.equals(new, value), *tok(new)]
             worked.append(Worked(target=f"{W}:{r},{c}", cells=(f"{dW}:{r},{c}",), tokens=tuple(tokens)))
-        after = self.lay.matrix(tr, W, t + 1, animate=True, caption=f"iteration {t + 1}")
+        after = lay.matrix(tr, W, t + 1, animate=True, caption=f"iteration {t + 1}")
         return Slide("slides/update.html", f"t{t}-update-{W}",
                      formula=rf"{tex_label(W)} \leftarrow {tex_label(W)} + {tex_label(dW)}",
-                     matrices=(self.lay.matrix(tr, W, t, caption=f"iteration {t}"), self.lay.matrix(tr, dW, t), after),
+                     matrices=(lay.matrix(tr, W, t, caption=f"iteration {t}"), lay.matrix(tr, dW, t), after),
                      worked=tuple(worked), worked_total=self.total(W, t), ops=("+", "="),
                      ctx={"name": tex_label(W), "t": t, "next": t + 1, "bias": name == "b"})
 
     def iteration(self, t: int) -> list[Slide]:
         """Every calculation step of iteration ``t``, in the order the network computes them."""
         L, slides = self.L, []
+
+        def one(method, *args):
+            return self.settled(lambda lines: [method(*args, lines=lines)])
         for k in range(1, L + 1):
-            slides.append(self.matmul(t, k))
+            slides += one(self.matmul, t, k)
             if self.shows_curve(k):
                 slides.append(self.curve(t, k))
             elif self.acts[k - 1] == "softmax":
                 slides.append(softmax_slide(self, t, k))
-            slides.append(self.activate(t, k))
-        slides.append(self.error(t))
+            slides += one(self.activate, t, k)
+        slides += one(self.error, t)
         if not default_pair(self.trace):      # the default talk states ½Σe² on the error slide
             slides.append(loss_slide(self, t))
-        slides.append(self.delta(t, L))
+        slides += one(self.delta, t, L)
         for k in range(L - 1, 0, -1):
-            slides += [self.backprop(t, k), self.delta(t, k)]
+            slides += [*one(self.backprop, t, k), *one(self.delta, t, k)]
         for k in range(1, L + 1):
-            slides += self.gradient(t, k)
+            slides += self.settled(lambda lines, k=k: self.gradient(t, k, lines=lines))
         for k in range(1, L + 1):
-            slides.append(self.update(t, k))
+            slides += one(self.update, t, k)
             if self.trace.bias:
-                slides.append(self.update(t, k, "b"))
+                slides += one(self.update, t, k, "b")
         slides = [replace(s, worked=tuple(self.labelled(w, t) for w in s.worked)) for s in slides]
         return [replace(s, worked_at_once=True) for s in slides] if self.at_once else slides
 

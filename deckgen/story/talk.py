@@ -24,6 +24,7 @@ from deckgen.story.facts import facts_of
 from deckgen.story.rows import batch_of, file_row
 from deckgen.story.outputs import why_delta_slide
 from deckgen.story import results
+from deckgen.story.fit import MONO, SANS, SIZES, WIDTH, Spec, fit, room
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
@@ -31,6 +32,9 @@ from deckgen.story.trouble import cures_slide, trouble_slide
 from deckgen.story.views import Layout, fmt, pick, sig
 
 MAE_FIGURE = "figures/mae.svg"
+#: The error curve again, drawn for the short place it has under a trouble slide's evidence (deck.css:
+#: img.figure.short), so its numbers are as large as the full curve's.
+MAE_SHORT = "figures/mae-short.svg"
 
 
 def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
@@ -46,17 +50,24 @@ def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
 
 
 def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
-    """The data as read from the file (text, no trace numbers), cut like the matrices."""
+    """The data as read from the file (text, no trace numbers), cut like the matrices: as many columns as fit the
+    slide in the smallest matrix type."""
     if not dataset.raw or not dataset.raw_header:
         return None
     rows = pick(len(dataset.raw), layout.max_rows, layout.example_rows)
-    cols = pick(len(dataset.raw_header), layout.max_cols + 2)
+    px = SIZES[-1]
+    for limit in range(layout.max_cols + 2, 1, -1):
+        cols = pick(len(dataset.raw_header), limit)
+        texts = [["\u2026"] if c is None else [dataset.raw_header[c]] + [dataset.raw[r][c] for r in rows if r is not None]
+                 for c in cols]
+        if sum(max(len(x) for x in col) * max(SANS, MONO) * px + 16 for col in texts) + 60 <= WIDTH:
+            break
     return {
         "header": ["\u2026" if c is None else dataset.raw_header[c] for c in cols],
         "rows": [{"label": "\u22ee" if r is None else str(file_row(dataset.file_rows, r)),
                   "cells": ["\u2026" if (r is None or c is None) else dataset.raw[r][c] for c in cols]}
                  for r in rows],
-        "shape": f"{len(dataset.raw)} \u00d7 {len(dataset.raw_header)}",
+        "shape": f"{len(dataset.raw)} \u00d7 {len(dataset.raw_header)}", "px": px,
     }
 
 
@@ -93,7 +104,7 @@ def _checkpoint_slides(trace, layout: Layout, checkpoints: list[int], node_names
             ctx={"t_text": row["t_text"], "mae": row["mae"], "rows": tuple(rows), "first": len(rows) == 1,
                  "batch": trace.batch_size is not None,
                  "regular": bool(every) and t % every == 0,
-                 "diagram": diagram(trace, layout, t, node_names, weight_labels=False, animate=True)
+                 "diagram": diagram(trace, layout, t, node_names, weight_labels=False, animate=True, box=(640, 400))
                  if trace.has("W1", t) else None}))
     return slides
 
@@ -157,13 +168,16 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     raw = _raw_table(dataset, layout)
     # the data slide shows every row: with mini-batches X@0 is the first batch, X@T the whole data
     whole = trace.iterations if trace.batch_size is not None and trace.has("X", trace.iterations) else 0
-    X0, y0 = layout.matrix(trace, "X", whole), layout.matrix(trace, "y", whole)
+    shown = fit(trace, layout, [Spec("X", whole), Spec("y", whole)], height=room(2, top=165))
+    X0, y0 = shown.matrix(trace, "X", whole), shown.matrix(trace, "y", whole)
+    start = fit(trace, layout, [Spec(f"W{k}", 0) for k in range(1, L + 1)]
+                + ([Spec(f"b{k}", 0) for k in range(1, L + 1)] if trace.bias else []), height=room(1, top=75))
     slides: list[Slide] = [
         Slide("slides/title.html", "title", title=config.title,
               ctx={"layers": shape, "iterations": iterations, "learning_rate": b.eta,
                    "activation": trace.activation, "examples": dataset.n_examples}),
-        *([Slide("slides/raw.html", "data-raw", ctx={"table": raw, "scaling": dataset.scaling,
-                                                      "description": dataset.description})] if raw else []),
+        *([Slide("slides/raw.html", "data-raw", px=raw["px"], ctx={"table": raw, "scaling": dataset.scaling,
+                                                                    "description": dataset.description})] if raw else []),
         Slide("slides/dataset.html", "data", matrices=(X0, y0),
               ctx={"description": dataset.description, "scaling": dataset.scaling, "inputs": X0, "targets": y0,
                    "examples": dataset.n_examples, "features": len(dataset.feature_names),
@@ -171,8 +185,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
         Slide("slides/network.html", "network", ctx={"layers": shape,
                                                      "diagram": diagram(trace, layout, 0, node_names)}),
         Slide("slides/weights.html", "weights-0", animate=True,
-              matrices=tuple(layout.matrix(trace, f"W{k}", 0, animate=True) for k in range(1, L + 1))
-              + (tuple(layout.matrix(trace, f"b{k}", 0) for k in range(1, L + 1)) if trace.bias else ()),
+              matrices=tuple(start.matrix(trace, f"W{k}", 0, animate=True) for k in range(1, L + 1))
+              + (tuple(start.matrix(trace, f"b{k}", 0) for k in range(1, L + 1)) if trace.bias else ()),
               ctx={"seed": config.training.seed, "explicit": config.network.weights is not None,
                    "zero_biases": trace.bias and config.network.biases is None,
                    "low": fmt(low, 0), "high": fmt(high, 0),
@@ -203,19 +217,26 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
                         ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
                              "last_t": f"{final_t:,}", "epochs": _epochs(trace, deck.precision)}))
     if diag["kind"] != "converged":
-        slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_FIGURE))
+        slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_SHORT))
         if cures:
             slides.append(cures_slide(cures, diag, b.n("mae", final_t, 0, 0).text))
-    inputs, targets, outputs = (layout.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
+    classes = dataset.class_names if dataset.class_names and len(dataset.class_names) == layers[-1] else ()
+    wide = max((len(c) for c in classes), default=0) * 2 * SANS * SIZES[0] + 260
+    final = fit(trace, layout, [Spec(f"a{L}", final_t)] if len(classes) > 1 else
+                [Spec("X", final_t), Spec("y", final_t), Spec(f"a{L}", final_t)],
+                height=room(1, top=75), extra=(wide, 0.0) if len(classes) > 1 else (0.0, 0.0))
+    inputs, targets, outputs = (final.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
     slides.append(Slide("slides/predictions.html", "predictions", matrices=(inputs, targets, outputs),
                         ctx={"t_text": f"{final_t:,}", "inputs": inputs, "targets": targets, "outputs": outputs,
-                             "classified": _classified(trace, layout, dataset, final_t),
+                             "classified": _classified(trace, final, dataset, final_t),
                              "units": results.in_units(trace, layout, dataset, final_t)}))
     slides += learned(trace, layout, dataset, final_t)
     slides.append(Slide("slides/end.html", "end",
                         ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside)}))
     figures = tuple({**spec, "theme": deck.theme} for spec in
-                    ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures))
+                    ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures,
+                     *([{"kind": "mae", "path": MAE_SHORT, "checkpoints": checkpoints, "diagnosis": diag, "size": (8, 2.7)}]
+                       if diag["kind"] != "converged" else [])))
     return Story(title=config.title, slides=tuple(slides), theme=deck.theme,
                  summary={"diagnosis": diag, "complete": trace.complete}, figures=figures,
                  facts=facts_of(config, dataset, trace, diag, final_t))

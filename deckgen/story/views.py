@@ -227,6 +227,7 @@ class MatrixView:
     trask: str | None = None
     caption: str = ""
     transposed: bool = False
+    px: int = 0                     # type size chosen for the slide (story.fit), 0 when not fitted
 
     @property
     def body(self) -> tuple[MatrixRow, ...]:
@@ -266,6 +267,7 @@ class Layout:
     trask_names: bool = False
     feature_names: tuple[str, ...] = ()
     target_names: tuple[str, ...] = ()
+    px: int = 0                                   # type size of the slide's matrices (story.fit), 0: not fitted
 
     def decimals(self, trace, name: str, t: int) -> int:
         """Decimals of matrix ``name@t``: the deck's precision, or more when that would hide its shown
@@ -311,7 +313,7 @@ class Layout:
             shape=f"{n_rows} \u00d7 {n_cols}", rows=rows, row_labels=row_labels, col_labels=col_labels,
             truncated=None in row_idx or None in col_idx,
             trask=trask_name(name, self.n_layers) if self.trask_names else None,
-            caption=caption, transposed=transposed,
+            caption=caption, transposed=transposed, px=self.px,
         )
 
     def shown(self, n: int, limit: int, per_example: bool, trace=None, t: int = 0) -> list[int]:

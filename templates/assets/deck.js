@@ -29,8 +29,18 @@
     var shown = slide.querySelectorAll(".worked .fragment.current-fragment");
     return shown.length ? shown[shown.length - 1] : null;
   }
-  /* Shrink rows of matrices that are wider than the slide, then all rows if the slide is too tall.
-   * Rows are laid out at their natural (max-content) width, so one measurement gives the factor. */
+  /* The smallest zoom a row may take: no number in it may render below MIN_PX screen pixels at the
+   * slide's scale. The deck is built to fit without shrinking (story/fit.py); this is only a last resort. */
+  var MIN_PX = 18.5;
+  function floor(row, scale) {
+    var least = Infinity;
+    row.querySelectorAll("td, th, [data-trace]").forEach(function (el) {
+      least = Math.min(least, parseFloat(getComputedStyle(el).fontSize));
+    });
+    return isFinite(least) ? Math.min(1, MIN_PX / (least * scale)) : 0;
+  }
+  /* Shrink rows of matrices that are wider than the slide, then all rows if the slide is too tall,
+   * never below the floor. Rows are laid out at their natural (max-content) width, so one measurement gives the factor. */
   function fit(slide) {
     var rows = Array.prototype.slice.call(slide.querySelectorAll(".row"));
     if (!rows.length) return;
@@ -51,7 +61,7 @@
       Array.prototype.forEach.call(row.children, function (child) {
         widest = Math.max(widest, child.getBoundingClientRect().width);
       });
-      if (widest > room) row.style.zoom = (room / widest).toFixed(3);
+      if (widest > room) row.style.zoom = Math.max(room / widest, floor(row, scale)).toFixed(3);
     });
     var limit = box.bottom - parseFloat(style.paddingBottom) * scale;
     var bottom = 0, height = 0;
@@ -63,7 +73,8 @@
     if (bottom > limit && height > 0) {
       var factor = Math.max(0.3, 1 - (bottom - limit) / height);
       rows.forEach(function (row) {
-        row.style.zoom = (parseFloat(row.style.zoom || "1") * factor).toFixed(3);
+        var zoom = Math.max(parseFloat(row.style.zoom || "1") * factor, floor(row, scale));
+        row.style.zoom = zoom.toFixed(3);
       });
     }
   }
