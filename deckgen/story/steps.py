@@ -138,7 +138,7 @@ class Steps:
     def activate(self, t: int, k: int, lines: float | None = None) -> Slide:
         tr, z, a = self.trace, f"z{k}", f"a{k}"
         act = self.acts[k - 1]
-        lay = self.fitted([Spec(z, t), Spec(a, t)], (ACTIVATIONS[act].op,), lines)
+        lay = self.fitted([Spec(z, t), Spec(a, t)], (FUNCTIONS[act].op,), lines)
         worked = []
         for r, c in self.cells(a, t, lay):
             zn, an = self.n(z, t, r, c), self.n(a, t, r, c)
