@@ -312,7 +312,7 @@ class Steps:
             db = f"db{k}"
             ops = ("\u2192 \u03b7 \u00d7 column sums \u2192",)
             lay = self.fitted([Spec(d, t), Spec(db, t)], ops, lines)
-            rows = self.examples(n_examples, lay)
+            rows = self.examples(n_examples, t, lay)
             worked = []
             for r, c in self.cells(db, t, lay):
                 terms = [None if i is None else self.n(d, t, i, c) for i in rows]
