@@ -41,8 +41,12 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
                        # the label sits on its edge, a fifth of the way from the input to the neuron, where edges are far apart
                        "lx": 190, "ly": round(y + 0.12 * (cy - y) - 10, 1)})
     act = layer_activations(len(trace.layers) - 1, trace.activation, trace.output)[0]
+    # input names stand right-aligned left of x = 84 at 26 px (about 15 px a character): widen the drawing
+    # to the left for long ones instead of letting them run off the slide
+    left = max(0, round(max(len(i["name"]) for i in inputs) * 15 - 74)) if inputs else 0
     ctx: dict[str, Any] = {
-        "inputs": tuple(inputs), "more": n_in - len(shown), "height": height, "cy": cy,
+        "view": f"{-left} 0 {1000 + left} {height}",
+        "inputs": tuple(inputs), "more": n_in - len(shown), "cy": cy,
         "by": cy + 98, "zy": cy + 134 if trace.bias else cy + 98, "ay": cy + 170 if trace.bias else cy + 134, "z": layout.num(trace, "z1", t, row, 0), "a": layout.num(trace, "a1", t, row, 0), "activation": act,
         "bias": layout.num(trace, "b1", t, 0, 0) if trace.bias else None, "example": layout.label(trace, t, row), "batch": trace.batch_size is not None,
         "unit": "hidden unit 1" if len(trace.layers) > 2 else "the output",
