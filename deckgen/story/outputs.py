@@ -170,6 +170,7 @@ def why_delta_slide(b, t: int, j: int = 0) -> Slide:
     slope = aj * (1 - aj) if tr.output == "sigmoid" else 1.0
     names = lay.target_names
     ctx = {"softmax": tr.output == "softmax", "row": str(r), "j": str(j),
+           "term": r"\left(-\frac{y_{i}}{a_{i}}\right) a_{i} (\delta_{ij} - a_{j}) = y_{i} (a_{j} - \delta_{ij})",
            "unit": names[j] if len(names) == A.shape[1] > 1 else "", "terms": tuple(terms),
            "a": b.n(a, t, r, j), "y": b.n(y, t, r, j), "e": b.n(e, t, r, j), "d": b.n(d, t, r, j),
            "total": sig(total, b.p), "dl_da": sig(dl_da, b.p), "slope": sig(slope, b.p),
