@@ -149,7 +149,7 @@ def in_units(trace, layout: Layout, dataset, t: int) -> dict | None:
     y, a = np.asarray(trace.get("y", t)), np.asarray(trace.get(f"a{L}", t))
     own_y, own_a = dataset.unscaled(y)[:, 0], dataset.unscaled(a)[:, 0]
     places = _decimals(own_y)
-    rows = tuple({"label": str(r), "true": _units(own_y[r], places), "predicted": _units(own_a[r], places),
-                  "error": _units(own_y[r] - own_a[r], places)}
-                 for r in layout.shown(len(y), layout.max_rows, True)[:4])
+    rows = tuple({"label": layout.label(trace, t, r), "true": _units(own_y[r], places),
+                  "predicted": _units(own_a[r], places), "error": _units(own_y[r] - own_a[r], places)}
+                 for r in layout.shown(len(y), layout.max_rows, True, trace, t)[:4])
     return {"name": dataset.target_names[0], "rows": rows}
