@@ -137,11 +137,6 @@ def sig(value: float, precision: int, digits: int = 3, *, sign: bool = False) ->
     return "+" + text if sign and value > 0 else text
 
 
-def breakable(name: str) -> str:
-    """A column name that may wrap after its underscores (``flipper_length_mm``), not only at spaces."""
-    return name.replace("_", "_\u200b")
-
-
 def parse_number(text: str) -> float:
     """The inverse of :func:`show`, for checking slides against the trace."""
     text = text.strip().replace(MINUS, "-").replace("\u221e", "inf")
@@ -302,9 +297,9 @@ class Layout:
         )
         col_labels: tuple[str, ...] = ()
         if name == "X" and len(self.feature_names) == n_cols:
-            col_labels = tuple("\u2026" if c is None else breakable(self.feature_names[c]) for c in col_idx)
+            col_labels = tuple("\u2026" if c is None else self.feature_names[c] for c in col_idx)
         elif (name == "y" or name in {f"{x}{self.n_layers}" for x in "zaed"}) and len(self.target_names) == n_cols > 1:
-            col_labels = tuple("\u2026" if c is None else breakable(self.target_names[c]) for c in col_idx)
+            col_labels = tuple("\u2026" if c is None else self.target_names[c] for c in col_idx)
         row_labels = tuple("\u22ee" if r is None else self.label(trace, t, r) for r in row_idx) if per_row else ()
         label = tex_label(name)
         if transposed:
