@@ -127,10 +127,19 @@ def fit(trace, layout: Layout, specs: list[Spec], ops: tuple[str, ...] = (), *, 
     """The layout for one row of matrices: as many shown cells as fit ``height`` (CSS px) and the slide's width at
     the smallest type, then the largest type that shows them; one line before a wrapped row."""
     options: dict[tuple, tuple[int, Layout, list[MatrixView]]] = {}
+    shapes = [trace.shape(s.name) for s in specs]
+    drawn: dict[tuple, MatrixView] = {}     # a limit at or above a matrix's size draws it the same: draw it once
+
+    def view(lay: Layout, s: Spec, shape: tuple[int, int]) -> MatrixView:
+        key = (s, min(lay.max_rows, shape[0]), min(lay.max_cols, shape[1]))
+        if key not in drawn:
+            drawn[key] = lay.matrix(trace, s.name, s.t, transposed=s.transposed, caption=s.caption)
+        return drawn[key]
+
     for rows in range(layout.max_rows, 1, -1):
         for cols in range(layout.max_cols, 1, -1):
             lay = replace(layout, max_rows=rows, max_cols=cols)
-            views = [lay.matrix(trace, s.name, s.t, transposed=s.transposed, caption=s.caption) for s in specs]
+            views = [view(lay, s, shape) for s, shape in zip(specs, shapes, strict=True)]
             key = tuple(tuple(tuple(c is None for c in r) for r in v.rows) + (len(v.rows),) for v in views)
             key += tuple(v.row_labels for v in views)
             if key not in options:

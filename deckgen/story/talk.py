@@ -154,6 +154,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     layers = trace.layers
     L = len(layers) - 1
     layout = Layout(precision=deck.precision, max_rows=deck.max_rows, max_cols=deck.max_cols,
+                    limits=(deck.max_rows, deck.max_cols),
                     example_rows=dataset.rows if dataset.rows and len(dataset.rows) < dataset.n_examples else None,
                     row_names=dataset.file_rows, n_layers=L, trask_names=deck.trask_names,
                     feature_names=dataset.feature_names, target_names=dataset.target_names)

@@ -268,15 +268,23 @@ class Layout:
     feature_names: tuple[str, ...] = ()
     target_names: tuple[str, ...] = ()
     px: int = 0                                   # type size of the slide's matrices (story.fit), 0: not fitted
+    #: The deck's own row and column limits: what a matrix's decimals are chosen from, whatever a fitted slide
+    #: shows of it (a fitted layout changes ``max_rows``/``max_cols``, never these).
+    limits: tuple[int, int] = (8, 8)
+    _decimals: dict = field(default_factory=dict, compare=False, repr=False)   # (trace, name, t) -> decimals
 
     def decimals(self, trace, name: str, t: int) -> int:
         """Decimals of matrix ``name@t``: the deck's precision, or more when that would hide its shown
-        values (a weight change of 0.0003 at 3 decimals). Every number of the matrix uses them, on
-        every slide, so one value always reads the same."""
-        m = trace.get(name, t)
-        rows = self.shown(m.shape[0], self.max_rows, per_example(name), trace, t)
-        cols = self.shown(m.shape[1], self.max_cols, False)
-        return decimals_for(m[np.ix_(rows, cols)].ravel(), self.precision)
+        values (a weight change of 0.0003 at 3 decimals). They are chosen from the cells the deck's
+        limits show, not from what one slide has room for, so every number of the matrix uses them on
+        every slide and in every worked step: one value always reads the same."""
+        key = (id(trace), name, t)
+        if key not in self._decimals:
+            m = trace.get(name, t)
+            rows = self.shown(m.shape[0], self.limits[0], per_example(name), trace, t)
+            cols = self.shown(m.shape[1], self.limits[1], False)
+            self._decimals[key] = decimals_for(m[np.ix_(rows, cols)].ravel(), self.precision)
+        return self._decimals[key]
 
     def num(self, trace, name: str, t: int, row: int, col: int, animate: bool = False) -> Num:
         """One trace number at its matrix's decimals."""
