@@ -21,16 +21,10 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
-from deckgen.commands.picks import (BUDGETS, FEATURES, Rate, checkpoints_for, example_rows, gap_columns,
-                                    informative, judge, smooth_rate)
-from deckgen.core.diagnose import diagnose
-from deckgen.core.kept import final_iteration
+from deckgen.commands.picks import (BUDGETS, FEATURES, Rate, checkpoints_for, describe_rate, example_rows,
+                                    gap_columns, informative, smooth_rate, trained_rate)
 from deckgen.data import load_dataset, resolve_layers
 from deckgen.pipeline import load
-from deckgen.run.traces import train_for
-from deckgen.story.facts import facts_of
 
 from deckgen.data.csvfile import _gap, _number
 from deckgen.data.csvread import scan
@@ -242,24 +236,6 @@ def _feature_lines(s: DataSummary, c: Choices) -> list[str]:
     return lines + [f"features = {_toml(list(c.features))}"]
 
 
-def _rate_note(r: Rate) -> str:
-    """What ``new`` found at the rate it wrote, in the numbers the built deck shows."""
-    went = f"from {r.first_mae} to {r.last_mae} in {r.iterations:,} iterations"
-    if r.accepted:
-        steps = ("the loss falling at every step" if not r.rises else
-                 f"the loss rising on only {r.rises:,} of {r.steps:,} steps")
-        larger = f"; at {r.steadier.learning_rate} {r.steadier.trouble()}" if r.steadier is not None else ""
-        return f"tried by `deckgen new`: the error fell {went}, {steps}{larger}"
-    if r.kind == "diverged":
-        return "the smallest rate `deckgen new` tried still blew up (a value became infinite): try a smaller one"
-    best = f"the best `deckgen new` found: the error went {went}"
-    if r.unsteady:
-        return f"{best}, but {r.trouble()}: try a smaller rate or other inputs"
-    if r.kind == "stuck":
-        return f"{best}, where it got stuck: try more hidden units or other inputs"
-    return f"{best}, not even half of where it started: try more iterations or other inputs"
-
-
 def csv_deck(name: str, csv_rel: str, s: DataSummary, c: Choices | None = None) -> str:
     c = c or Choices()
     inputs = len(c.features) if c.features is not None else len(s.features)
@@ -269,7 +245,7 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary, c: Choices | None = None) 
     if c.rate is None:
         rate_note = f"the changes add up over {'all ' if s.rows > 1 else ''}{count(s.rows, 'row')}: more rows, smaller step"
     else:
-        rate_note = _rate_note(c.rate)
+        rate_note = describe_rate(c.rate)
     iterations = c.rate.iterations if c.rate is not None else BUDGETS[0]
     split = (_line(f"test_fraction = {c.test_fraction}", "rows held out (drawn with training.seed) to test on, never trained on")
              if c.test_fraction else
@@ -397,7 +373,7 @@ def new_deck(name: str, *, data: str | os.PathLike | None = None, target: tuple[
         def trial(rate: float, iterations: int) -> Rate:
             """Write the deck with this rate, then train exactly what ``build`` of it trains."""
             path.write_text(csv_deck(name, rel, summary, replace(chosen, rate=Rate(rate, iterations))), encoding="utf-8")
-            return tried(load(path))
+            return trained_rate(load(path))
 
         top = learning_rate_for(dataset.n_examples)
         rate = smooth_rate(trial, top, top / 1000)
@@ -408,20 +384,6 @@ def new_deck(name: str, *, data: str | os.PathLike | None = None, target: tuple[
         path.unlink(missing_ok=True)      # the file this call wrote, and only it
         raise
     return path
-
-
-def tried(config) -> Rate:
-    """Train a deck's run as ``build`` does and judge it (:func:`~deckgen.commands.picks.judge`), quoting the
-    mean absolute error at the start and the end as the deck's own sentences do."""
-    dataset = load_dataset(config)
-    with np.errstate(all="ignore"):
-        trace = train_for(config, dataset, resolve_layers(config, dataset))
-        diagnosis = diagnose(trace)
-        final_t = final_iteration(trace)
-        facts = facts_of(config, dataset, trace, diagnosis, final_t)
-    mae = trace.series("mae")
-    return judge(float(trace.learning_rate), config.training.iterations, diagnosis["kind"], facts.first_mae,
-                 facts.last_mae, mae[: min(final_t, len(mae) - 1) + 1], trace.series("loss"))
 
 
 #: Rows a CSV file needs before ``new`` holds a fifth of them out for testing.

@@ -16,7 +16,12 @@ from typing import Callable
 
 import numpy as np
 
+from deckgen.core.diagnose import diagnose
+from deckgen.core.kept import final_iteration
+from deckgen.data import load_dataset, resolve_layers
 from deckgen.data.csvfile import check
+from deckgen.run.traces import train_for
+from deckgen.story.facts import facts_of
 
 #: Inputs a CSV deck shows (and trains on) unless the user lists more.
 FEATURES = 4
@@ -207,3 +212,35 @@ def _with_steadier(run: Rate, tried: list[Rate]) -> Rate:
     if not larger:
         return run
     return replace(run, steadier=min(larger, key=lambda r: (r.learning_rate, -r.iterations)))
+
+
+def trained_rate(config) -> Rate:
+    """Train a deck's run as ``build`` does and judge it (:func:`~deckgen.commands.picks.judge`), quoting the
+    mean absolute error at the start and the end as the deck's own sentences do."""
+    dataset = load_dataset(config)
+    with np.errstate(all="ignore"):
+        trace = train_for(config, dataset, resolve_layers(config, dataset))
+        diagnosis = diagnose(trace)
+        final_t = final_iteration(trace)
+        facts = facts_of(config, dataset, trace, diagnosis, final_t)
+    mae = trace.series("mae")
+    return judge(float(trace.learning_rate), config.training.iterations, diagnosis["kind"], facts.first_mae,
+                 facts.last_mae, mae[: min(final_t, len(mae) - 1) + 1], trace.series("loss"))
+
+
+def describe_rate(r: Rate) -> str:
+    """What ``new`` found at the rate it wrote, in the numbers the built deck shows."""
+    went = f"from {r.first_mae} to {r.last_mae} in {r.iterations:,} iterations"
+    if r.accepted:
+        steps = ("the loss falling at every step" if not r.rises else
+                 f"the loss rising on only {r.rises:,} of {r.steps:,} steps")
+        larger = f"; at {r.steadier.learning_rate} {r.steadier.trouble()}" if r.steadier is not None else ""
+        return f"tried by `deckgen new`: the error fell {went}, {steps}{larger}"
+    if r.kind == "diverged":
+        return "the smallest rate `deckgen new` tried still blew up (a value became infinite): try a smaller one"
+    best = f"the best `deckgen new` found: the error went {went}"
+    if r.unsteady:
+        return f"{best}, but {r.trouble()}: try a smaller rate or other inputs"
+    if r.kind == "stuck":
+        return f"{best}, where it got stuck: try more hidden units or other inputs"
+    return f"{best}, not even half of where it started: try more iterations or other inputs"
