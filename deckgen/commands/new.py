@@ -3,9 +3,11 @@
 Without data it is the built-in talk with every key explained. With
 ``--data FILE.csv`` the file names the CSV and its target column(s) (the last
 column unless ``--target`` says otherwise), leaves the input and output layer
-sizes to ``"auto"``, and picks a learning rate for the number of rows: the
-updates add up over every row (Trask's rule, no averaging), so more rows need
-a smaller step. The CSV file is read by the deck's own loader, so ``new`` and
+sizes to ``"auto"``, and picks a learning rate and iterations by training the
+written file exactly as ``build`` will: the largest rate, starting from one for
+the number of rows (the updates add up over every row, Trask's rule, so more
+rows need a smaller step), at which the run converges without the loss going up
+and down. The CSV file is read by the deck's own loader, so ``new`` and
 ``build`` split it the same way; every cell is checked when the deck is built.
 """
 
@@ -19,8 +21,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from deckgen.commands.picks import (CHECKPOINTS, FEATURES, ITERATIONS, Rate, converging_rate, example_rows,
-                                    gap_columns, informative)
+from deckgen.commands.picks import (BUDGETS, FEATURES, Rate, checkpoints_for, describe_rate, example_rows,
+                                    gap_columns, informative, smooth_rate, trained_rate)
 from deckgen.data import load_dataset, resolve_layers
 from deckgen.pipeline import load
 
@@ -158,6 +160,9 @@ def output_for(s: DataSummary) -> tuple[str, str, str]:
     if s.kind == "numeric":
         return "linear", "squared", "a number: the prediction is the weighted sum itself, not squashed into 0–1"
     if s.kind == "binary":
+        if s.classes:       # a text target is one-hot encoded: an output per value
+            return ("sigmoid", "squared", "two values: two outputs between 0 and 1, one for each "
+                    "(cross_entropy is the other loss it takes)")
         return "sigmoid", "squared", "two values: one output between 0 and 1 (cross_entropy is the other loss it takes)"
     return "sigmoid", "squared", "outputs between 0 and 1, one per target column"
 
@@ -239,12 +244,9 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary, c: Choices | None = None) 
     shown = c.rows if c.rows is not None else s.shown
     if c.rate is None:
         rate_note = f"the changes add up over {'all ' if s.rows > 1 else ''}{count(s.rows, 'row')}: more rows, smaller step"
-    elif c.rate.converged:
-        rate_note = (f"tried by `deckgen new`: the error fell from {c.rate.first_mae:.3f} to {c.rate.last_mae:.3f} "
-                     f"in {ITERATIONS:,} iterations")
     else:
-        rate_note = (f"the best `deckgen new` tried, but the error only went from {c.rate.first_mae:.3f} to "
-                     f"{c.rate.last_mae:.3f}: try other layers or iterations")
+        rate_note = describe_rate(c.rate)
+    iterations = c.rate.iterations if c.rate is not None else BUDGETS[0]
     split = (_line(f"test_fraction = {c.test_fraction}", "rows held out (drawn with training.seed) to test on, never trained on")
              if c.test_fraction else
              _line("test_fraction = 0.0", "too few rows to hold some out for testing; 0.2 holds out a fifth"))
@@ -284,12 +286,12 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary, c: Choices | None = None) 
         _line("seed = 1", "the random initial weights"),
         _line(f"loss = {_toml(loss)}", _LOSS_NOTES[loss]),
         _line(f"learning_rate = {lr}", rate_note),
-        f"iterations = {ITERATIONS}",
+        f"iterations = {iterations}",
         _line("# memory_budget_mb = 256", "above this, matrices are kept only for the iterations shown"),
         "",
         "[deck]",
         _line("explain = [0]", "iterations computed step by step on the slides"),
-        _line(f"checkpoints = {CHECKPOINTS}", "the error every N iterations (or a list), and at the last"),
+        _line(f"checkpoints = {checkpoints_for(iterations)}", "the error every N iterations (or a list), and at the last"),
         _line("precision = 3", "decimal places"),
         _line('theme = "white"', "white | black (fonts embedded); other reveal.js themes use local fonts"),
         _line("# full_trace = false", "true: trace.npz keeps every iteration's matrices, not only the ones shown"),
@@ -361,14 +363,21 @@ def new_deck(name: str, *, data: str | os.PathLike | None = None, target: tuple[
         config = load(path)
         dataset = load_dataset(config)
         features = informative(dataset, summary.features) if len(summary.features) > FEATURES else None
-        if features is not None:
-            config = config.with_overrides({"data.features": list(features)})
-            dataset = load_dataset(config)
-        layers = resolve_layers(config, dataset)
-        rate = converging_rate(config, dataset, layers, learning_rate_for(dataset.n_examples))
         gaps, gap_rows = gap_columns(data, summary.target, features)     # in the columns used
-        final = replace(first, gaps=gaps, gap_rows=gap_rows, features=features, rows=example_rows(dataset), rate=rate)
-        path.write_text(csv_deck(name, rel, summary, final), encoding="utf-8")
+        chosen = replace(first, gaps=gaps, gap_rows=gap_rows, features=features)
+        if chosen != first:       # the rows as the file with these columns reads them
+            path.write_text(csv_deck(name, rel, summary, chosen), encoding="utf-8")
+            dataset = load_dataset(load(path))
+        chosen = replace(chosen, rows=example_rows(dataset))
+
+        def trial(rate: float, iterations: int) -> Rate:
+            """Write the deck with this rate, then train exactly what ``build`` of it trains."""
+            path.write_text(csv_deck(name, rel, summary, replace(chosen, rate=Rate(rate, iterations))), encoding="utf-8")
+            return trained_rate(load(path))
+
+        top = learning_rate_for(dataset.n_examples)
+        rate = smooth_rate(trial, top, top / 1000)
+        path.write_text(csv_deck(name, rel, summary, replace(chosen, rate=rate)), encoding="utf-8")
         config = load(path)
         resolve_layers(config, load_dataset(config))
     except BaseException:
