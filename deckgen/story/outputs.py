@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from deckgen.story.shown import derived, of_num, read
+from deckgen.story.shown import EQUALS, derived, of_num, read
 from deckgen.story.slides import Slide
 from deckgen.story.views import MINUS, Token, sig, tok
 
@@ -77,9 +77,12 @@ def softmax_slide(b, t: int, k: int) -> Slide:
         exps, shift = _exps(b, t, k, r)
         total = sum(exps)
         a = np.asarray(tr.get(f"a{k}", t), dtype=float)[r]
+        shown = [b.n(f"a{k}", t, r, c) for c in cols]
+        # the row's label says ≈ when a shown exponential over the shown sum misses its shown output
+        exact = all(of_num(n, read(sig(exps[c], b.p)) / read(sig(total, b.p)), b.p) == EQUALS for n, c in zip(shown, cols))
         examples.append({"label": str(r), "z": tuple(b.n(f"z{k}", t, r, c) for c in cols),
                          "exp": tuple(sig(exps[c], b.p) for c in cols), "sum": sig(total, b.p),
-                         "a": tuple(b.n(f"a{k}", t, r, c) for c in cols),
+                         "a": tuple(shown), "a_tex": ("a = " if exact else r"a \approx ") + r"e^{z} / \textstyle\sum",
                          "a_sum": sig(float(a.sum()), b.p), "shift": sig(shift, b.p) if shift else "",
                          "largest": names[cols.index(int(np.argmax(a)))] if int(np.argmax(a)) in cols else "",
                          "largest_a": b.n(f"a{k}", t, r, int(np.argmax(a)))})
