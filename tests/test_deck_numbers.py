@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from deckgen.core.trace import load_trace
-from deckgen.story.views import parse_number, per_example, show, significant
+from deckgen.story.views import fmt, parse_number, per_example, show, significant
 
-from deckhelp import build_deck, parse_address, trace_cells, trace_numbers
+from deckhelp import build_deck, parse_address, trace_cells, trace_numbers, worked_equations
 
 
 @pytest.fixture(scope="module")
@@ -157,17 +157,36 @@ def test_the_default_talk_folder_is_light(default_deck):
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "decks").glob("*.toml"))
 
 
-@pytest.mark.parametrize("deck", EXAMPLES, ids=lambda p: p.stem)
-def test_example_decks_show_no_negative_zero_and_true_numbers(deck, tmp_path):
+@pytest.fixture(scope="module", params=EXAMPLES, ids=lambda p: p.stem)
+def example_deck(request, tmp_path_factory):
+    """A shortened run of one example deck: its config, its page and the folder it was built in."""
+    out = tmp_path_factory.mktemp("example") / request.param.stem
+    cfg, _ = build_deck(out, request.param, "training.iterations=300", "deck.checkpoints=100")
+    return cfg, (out / "index.html").read_text(encoding="utf-8"), out
+
+
+def test_example_decks_show_no_negative_zero_and_true_numbers(example_deck):
     """Shortened runs of every example deck: no "−0.000" anywhere, every trace number at its matrix's decimals."""
-    out = tmp_path / deck.stem
-    cfg, _ = build_deck(out, deck, "training.iterations=300", "deck.checkpoints=100")
-    html = (out / "index.html").read_text(encoding="utf-8")
+    cfg, html, out = example_deck
     assert not re.search(r"[\u2212-]0(\.0+)?(?![.\d])", re.sub(r"<[^>]+>", " ", html)), "negative zero on a slide"
     trace = load_trace(out)
     for address, text, decimals in trace_numbers(html, cfg.deck.precision):
         name, t, row, col = parse_address(address)
         assert text == show(trace.value(name, t, row, col), decimals), address
+
+
+def test_every_equals_sign_holds_for_the_numbers_as_shown(example_deck):
+    """Every ``A op B = C`` a slide shows from shown numbers, worked out again from those numbers as a reader
+    would: it gives C at C's decimals (where it does not, the slide writes ``≈``)."""
+    _, html, _ = example_deck
+    equations = worked_equations(html)
+    slides = {slide for slide, *_ in equations}
+    assert len(equations) >= 25 and "one-neuron" in slides and any("chain" in s for s in slides), slides
+    for slide, line, from_shown, result in equations:
+        if "\u00d710" in result:       # two significant digits, 1.5×10⁻⁷
+            assert float(f"{from_shown:.1e}") == parse_number(result), (slide, line, from_shown)
+        else:
+            assert fmt(from_shown, len(result.partition(".")[2])) == result.lstrip("+"), (slide, line, from_shown)
 
 
 def test_the_minibatch_deck_numbers_are_the_traces_and_of_the_batches_rows(tmp_path):

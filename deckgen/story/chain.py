@@ -17,6 +17,7 @@ import numpy as np
 from deckgen.core.activations import layer_activations
 from deckgen.core.gradients import NUDGE, Factors, factors, loss_with, parse_weight, slope
 from deckgen.errors import ConfigError, located
+from deckgen.story.shown import derived, read
 from deckgen.story.slides import Slide
 from deckgen.story.views import MINUS, Layout, Num, Token, fmt, sig, tex_label, tok
 
@@ -100,11 +101,13 @@ def chain_slide(trace, layout: Layout, t: int, k: int, i: int, j: int, eta: str)
         "from_unit": _unit_name(layout, k - 1, i, L), "to_unit": _unit_name(layout, k, j, L),
         "slope": r"\partial a / \partial z = " + _SLOPE[act],
         "rows": tuple(rows), "cut": len(rows) < len(per_example), "others": len(per_example) - len(rows),
-        "total": sig(total, p), "dW": dW, "eta": eta, "from_matrix": sig(-trace.value(f"dW{k}", t, i, j) / lr, p),
+        "total": sig(total, p), "dW": dW, "eta": eta,
+        "from_matrix": derived(-trace.value(f"dW{k}", t, i, j) / lr, -read(dW.text) / read(eta), p),
         "w": layout.num(trace, f"W{k}", t, i, j), "nudge": f"{NUDGE:g}",
         "loss_before": fmt(before, max(p, _decimals(after - before, p))),
         "loss_after": fmt(after, max(p, _decimals(after - before, p))),
-        "change": sig(after - before, p, sign=True), "predicted": sig(NUDGE * total, p, sign=True),
+        "change": sig(after - before, p, sign=True),
+        "predicted": derived(NUDGE * total, NUDGE * read(sig(total, p)), p, sign=True),
         "up": total > 0, "down": total < 0,
         "next": k + 1, "fused": bool(per_example) and per_example[0].fused,
     }
@@ -121,28 +124,37 @@ def _dl_da(trace, layout: Layout, f: Factors, t: int, k: int, j: int) -> tuple[T
     n, p = f.example, layout.precision
     if not f.paths:
         L = len(trace.layers) - 1
-        return (*tok(layout.num(trace, f"a{L}", t, n, j)), Token(f" {MINUS} "), *tok(layout.num(trace, "y", t, n, j), wrap=True),
-                Token(" = "), Token(sig(f.dl_da, p)))
+        a, y = layout.num(trace, f"a{L}", t, n, j), layout.num(trace, "y", t, n, j)
+        return (*tok(a), Token(f" {MINUS} "), *tok(y, wrap=True), *_result(f.dl_da, read(a.text) - read(y.text), p))
     out: list[Token] = [Token(f"{MINUS}(")]
+    from_shown = 0.0
     for m, path in enumerate(f.paths):
         if m:
             out.append(Token(" + "))
-        out += [*tok(layout.num(trace, f"d{k + 1}", t, n, path.unit), wrap=True), Token("\u00b7"),
-                *tok(layout.num(trace, f"W{k + 1}", t, j, path.unit), wrap=True)]
-    return (*out, Token(")"), Token(" = "), Token(sig(f.dl_da, p)))
+        d, w = layout.num(trace, f"d{k + 1}", t, n, path.unit), layout.num(trace, f"W{k + 1}", t, j, path.unit)
+        out += [*tok(d, wrap=True), Token("\u00b7"), *tok(w, wrap=True)]
+        from_shown -= read(d.text) * read(w.text)
+    return (*out, Token(")"), *_result(f.dl_da, from_shown, p))
+
+
+def _result(exact: float, from_shown: float, p: int) -> tuple[Token, Token]:
+    """`` = 0.0698`` after a factor worked out from shown numbers, or `` ≈ 0.0698`` when they give another."""
+    result = derived(exact, from_shown, p)
+    return Token(f" {result.rel} "), Token(result.text)
 
 
 def _da_dz(act: str, a: Num, f: Factors, p: int) -> tuple[Token, ...]:
     """The slope of the activation, written with ``a``."""
+    shown = read(a.text)
     if act == "sigmoid":
-        parts = [*tok(a), Token(f"\u00b7(1 {MINUS} "), *tok(a), Token(")")]
+        parts, from_shown = [*tok(a), Token(f"\u00b7(1 {MINUS} "), *tok(a), Token(")")], shown * (1 - shown)
     elif act == "tanh":
-        parts = [Token(f"1 {MINUS} "), *tok(a, wrap=True), Token("\u00b2")]
+        parts, from_shown = [Token(f"1 {MINUS} "), *tok(a, wrap=True), Token("\u00b2")], 1 - shown ** 2
     elif act == "linear":
         return (Token("1"),)
     else:
-        parts = [Token("["), *tok(a), Token(" > 0]")]
-    return (*parts, Token(" = "), Token(sig(f.da_dz, p)))
+        parts, from_shown = [Token("["), *tok(a), Token(" > 0]")], float(shown > 0)
+    return (*parts, *_result(f.da_dz, from_shown, p))
 
 
 def _decimals(change: float, precision: int) -> int:

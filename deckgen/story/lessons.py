@@ -16,6 +16,7 @@ from deckgen.core.heldout import forward
 from deckgen.core.learned import binary_inputs, unit_function, xor_like
 from deckgen.core.losses import loss_of
 from deckgen.story import results
+from deckgen.story.shown import of_num, read
 from deckgen.story.slides import Slide
 from deckgen.story.views import Layout, Token, sig, tok
 
@@ -26,7 +27,7 @@ _NEURON_INPUTS = 5
 def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
     """One neuron, one example: the first worked cell of the ``z1`` slide drawn on the network, edge by edge."""
     p = layout.precision
-    X, W = trace.get("X", t), trace.get("W1", t)
+    X = trace.get("X", t)
     n_in = X.shape[1]
     shown = list(range(min(n_in, _NEURON_INPUTS)))
     base = 90 * len(shown) + 50
@@ -36,8 +37,9 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
     for pos, i in enumerate(shown):
         y = 45 + 90 * pos
         name = layout.feature_names[i] if i < len(layout.feature_names) else f"x{i + 1}"
-        inputs.append({"name": name, "x": layout.num(trace, "X", t, row, i), "w": layout.num(trace, "W1", t, i, 0),
-                       "product": sig(float(X[row, i]) * float(W[i, 0]), p), "y": y,
+        x, w = layout.num(trace, "X", t, row, i), layout.num(trace, "W1", t, i, 0)
+        # the product of the numbers as drawn, so "x × w =" reads true from them (z beside it is exact)
+        inputs.append({"name": name, "x": x, "w": w, "product": sig(read(x.text) * read(w.text), p), "y": y,
                        # the label sits on its edge, a fifth of the way from the input to the neuron, where edges are far apart
                        "lx": 190, "ly": round(y + 0.12 * (cy - y) - 10, 1)})
     act = layer_activations(len(trace.layers) - 1, trace.activation, trace.output)[0]
@@ -63,8 +65,10 @@ def descent(trace, t: int, layout: Layout, weight: tuple[int, int, int] | None, 
                            "batch": trace.batch_size is not None}
     if weight is not None:
         k, i, j = weight
-        ctx.update(weight=rf"W_{{{k}}}[{i},{j}]", dW=layout.num(trace, f"dW{k}", t, i, j),
-                   gradient=sig(-trace.value(f"dW{k}", t, i, j) / float(trace.learning_rate), p))
+        dW = layout.num(trace, f"dW{k}", t, i, j)
+        gradient = sig(-trace.value(f"dW{k}", t, i, j) / float(trace.learning_rate), p)
+        ctx.update(weight=rf"W_{{{k}}}[{i},{j}]", dW=dW, gradient=gradient,
+                   relation=of_num(dW, -read(eta) * read(gradient), p))
     return Slide("slides/descent.html", f"t{t}-descent", ctx=ctx,
                  formula=r"\Delta W = \eta \, a^{\top} \delta = -\eta \, \frac{\partial \mathcal{L}}{\partial W}")
 

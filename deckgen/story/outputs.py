@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from deckgen.story.shown import EQUALS, derived, of_num, read
 from deckgen.story.slides import Slide
 from deckgen.story.views import MINUS, Token, sig, tok
 
@@ -39,15 +40,21 @@ def _exp_token(b, t: int, k: int, r: int, c: int, shift: float, top: int) -> lis
     return [Token("exp("), *inner, Token(")")]
 
 
+def _exps(b, t: int, k: int, r: int) -> tuple[list[float], float]:
+    """The exponentials of row ``r``'s sums as the slide shows them (``exp(z − max z)`` when they are large), and
+    what it subtracts: worked out from the sums as shown, so each reads what the shown sums give."""
+    zs = [b.shown_value(f"z{k}", t, r, i) for i in range(b.trace.get(f"z{k}", t).shape[1])]
+    exact = [b.trace.value(f"z{k}", t, r, i) for i in range(len(zs))]
+    shift = zs[int(np.argmax(exact))] if _shift(exact) else 0.0
+    return [math.exp(z - shift) for z in zs], shift
+
+
 def softmax_cell(b, t: int, k: int, r: int, c: int) -> tuple[Token, ...]:
     """``exp(z_c) / (exp(z_0) + exp(z_1) + …) = e_c / Σ = a`` for result cell ``(r, c)``."""
     n_cols = b.trace.get(f"z{k}", t).shape[1]
-    zs = [b.trace.value(f"z{k}", t, r, i) for i in range(n_cols)]   # exact, as the softmax table shows them
-    shift, top = _shift(zs), int(np.argmax(zs))
-    exps = [math.exp(z - shift) for z in zs]
-    total = sum(exps)
-    shown = [b.shown_value(f"z{k}", t, r, i) - (b.shown_value(f"z{k}", t, r, top) if shift else 0.0) for i in range(n_cols)]
-    from_shown = math.exp(shown[c]) / sum(math.exp(v) for v in shown)
+    exps, shift = _exps(b, t, k, r)     # as the softmax table shows them
+    top = int(np.argmax([b.trace.value(f"z{k}", t, r, i) for i in range(n_cols)]))
+    exp_c, total = sig(exps[c], b.p), sig(sum(exps), b.p)
     terms = b.cut(list(range(n_cols)))
     out: list[Token] = [*_exp_token(b, t, k, r, c, shift, top), Token(" / (")]
     for m, i in enumerate(terms):
@@ -55,7 +62,7 @@ def softmax_cell(b, t: int, k: int, r: int, c: int) -> tuple[Token, ...]:
             out.append(Token(" + "))
         out += [Token("\u22ef")] if i is None else _exp_token(b, t, k, r, i, shift, top)
     an = b.n(f"a{k}", t, r, c)
-    out += [Token(f") = {sig(exps[c], b.p)} / {sig(total, b.p)}"), b.equals(an, from_shown), *tok(an)]
+    out += [Token(f") = {exp_c} / {total}"), Token(f" {of_num(an, read(exp_c) / read(total), b.p)} "), *tok(an)]
     return tuple(out)
 
 
@@ -67,14 +74,15 @@ def softmax_slide(b, t: int, k: int) -> Slide:
     names = [lay.target_names[c] if len(lay.target_names) == z.shape[1] else f"output {c + 1}" for c in cols]
     examples = []
     for r in lay.shown(z.shape[0], lay.max_rows, True)[:_ROWS]:
-        row = [float(v) for v in z[r]]
-        shift = _shift(row)
-        exps = [math.exp(v - shift) for v in row]
+        exps, shift = _exps(b, t, k, r)
         total = sum(exps)
         a = np.asarray(tr.get(f"a{k}", t), dtype=float)[r]
+        shown = [b.n(f"a{k}", t, r, c) for c in cols]
+        # the row's label says ≈ when a shown exponential over the shown sum misses its shown output
+        exact = all(of_num(n, read(sig(exps[c], b.p)) / read(sig(total, b.p)), b.p) == EQUALS for n, c in zip(shown, cols))
         examples.append({"label": str(r), "z": tuple(b.n(f"z{k}", t, r, c) for c in cols),
                          "exp": tuple(sig(exps[c], b.p) for c in cols), "sum": sig(total, b.p),
-                         "a": tuple(b.n(f"a{k}", t, r, c) for c in cols),
+                         "a": tuple(shown), "a_tex": ("a = " if exact else r"a \approx ") + r"e^{z} / \textstyle\sum",
                          "a_sum": sig(float(a.sum()), b.p), "shift": sig(shift, b.p) if shift else "",
                          "largest": names[cols.index(int(np.argmax(a)))] if int(np.argmax(a)) in cols else "",
                          "largest_a": b.n(f"a{k}", t, r, int(np.argmax(a)))})
@@ -94,6 +102,8 @@ def _loss_terms(b, t: int, r: int) -> tuple[tuple[Token, ...], float]:
     value = 0.0
     ys = [tr.value("y", t, r, c) for c in cols]         # the share itself from the exact values
     as_ = [tr.value(a, t, r, c) for c in cols]
+    shown_y = [b.shown_value("y", t, r, c) for c in cols]  # and as the numbers on the slide give it
+    shown_a = [b.shown_value(a, t, r, c) for c in cols]
     if tr.loss == "squared":
         out.append(Token("\u00bd \u00b7 ("))
         for m, c in enumerate(shown):
@@ -101,13 +111,15 @@ def _loss_terms(b, t: int, r: int) -> tuple[tuple[Token, ...], float]:
             out += [Token("\u22ef")] if c is None else [*tok(b.n(e, t, r, c), wrap=True), Token("\u00b2")]
         out.append(Token(")"))
         value = 0.5 * sum(tr.value(e, t, r, c) ** 2 for c in cols)
+        from_shown = 0.5 * sum(b.shown_value(e, t, r, c) ** 2 for c in cols)
     elif tr.output == "softmax":
         out.append(Token(f"{MINUS}("))
         for m, c in enumerate(shown):
             out += [Token(" + ")] if m else []
             out += [Token("\u22ef")] if c is None else [*tok(b.n("y", t, r, c)), Token(" \u00b7 ln "), *tok(b.n(a, t, r, c))]
         out.append(Token(")"))
-        value = -sum(y * math.log(max(p, 1e-300)) for y, p in zip(ys, as_) if y)
+        value, from_shown = (-sum(y * math.log(max(p, 1e-300)) for y, p in zip(y_, a_) if y)
+                             for y_, a_ in ((ys, as_), (shown_y, shown_a)))
     else:
         out.append(Token(f"{MINUS}("))
         for m, c in enumerate(shown):
@@ -119,8 +131,10 @@ def _loss_terms(b, t: int, r: int) -> tuple[tuple[Token, ...], float]:
             out += [Token("["), *tok(yn), Token(" \u00b7 ln "), *tok(an), Token(f" + (1 {MINUS} "), *tok(yn),
                     Token(f") \u00b7 ln(1 {MINUS} "), *tok(an), Token(")]")]
         out.append(Token(")"))
-        value = -sum(y * math.log(max(p, 1e-300)) + (1 - y) * math.log(max(1 - p, 1e-300)) for y, p in zip(ys, as_))
-    return (*out, Token(f" = {sig(value, b.p)}")), value
+        value, from_shown = (-sum(y * math.log(max(p, 1e-300)) + (1 - y) * math.log(max(1 - p, 1e-300))
+                                  for y, p in zip(y_, a_)) for y_, a_ in ((ys, as_), (shown_y, shown_a)))
+    share = derived(value, from_shown, b.p)
+    return (*out, Token(f" {share.rel} "), Token(share.text)), value
 
 
 def loss_slide(b, t: int) -> Slide:
@@ -156,24 +170,29 @@ def why_delta_slide(b, t: int, j: int = 0) -> Slide:
     Y = np.asarray(tr.get(y, t), dtype=float)
     r = lay.shown(A.shape[0], lay.max_rows, True)[0]
     aj, yj = float(A[r, j]), float(Y[r, j])
+    sa, sy = b.shown_value(a, t, r, j), b.shown_value(y, t, r, j)     # a and y as the slide shows them
     terms, total, others_zero = [], 0.0, False
     if tr.output == "softmax":
         every = range(A.shape[1])
         listed = every if A.shape[1] <= 5 else sorted({j, *(i for i in every if Y[r, i])})
         for i in listed:
             value = -float(Y[r, i]) * ((1.0 if i == j else 0.0) - aj)
+            from_shown = -b.shown_value(y, t, r, i) * ((1.0 if i == j else 0.0) - sa)
             terms.append({"i": str(i), "same": i == j, "y": b.n(y, t, r, i), "a": b.n(a, t, r, i),
-                          "aj": b.n(a, t, r, j), "value": sig(value, b.p)})
+                          "aj": b.n(a, t, r, j), "value": derived(value, from_shown, b.p)})
         total = float(sum(-float(Y[r, i]) * ((1.0 if i == j else 0.0) - aj) for i in every))
         others_zero = all(not Y[r, i] for i in every if i not in listed)
     dl_da = (aj - yj) / (aj * (1 - aj)) if tr.output == "sigmoid" and 0 < aj < 1 else aj - yj
     slope = aj * (1 - aj) if tr.output == "sigmoid" else 1.0
+    shown_dl_da = (sa - sy) / (sa * (1 - sa)) if tr.output == "sigmoid" and 0 < sa < 1 else sa - sy
+    dl_da_d, slope_d = derived(dl_da, shown_dl_da, b.p), derived(slope, sa * (1 - sa), b.p)
     names = lay.target_names
     ctx = {"softmax": tr.output == "softmax", "row": str(r), "j": str(j),
            "term": r"\left(-\frac{y_{i}}{a_{i}}\right) a_{i} (\delta_{ij} - a_{j}) = y_{i} (a_{j} - \delta_{ij})",
            "unit": names[j] if len(names) == A.shape[1] > 1 else "", "terms": tuple(terms),
            "a": b.n(a, t, r, j), "y": b.n(y, t, r, j), "e": b.n(e, t, r, j), "d": b.n(d, t, r, j),
-           "total": sig(total, b.p), "dl_da": sig(dl_da, b.p), "slope": sig(slope, b.p),
-           "product": sig(dl_da * slope, b.p), "a_minus_y": sig(aj - yj, b.p),
+           "total": derived(total, sa - sy, b.p), "dl_da": dl_da_d, "slope": slope_d,
+           "product": derived(dl_da * slope, read(dl_da_d.text) * read(slope_d.text), b.p),
+           "a_minus_y": derived(aj - yj, sa - sy, b.p),
            "cut": tr.output == "softmax" and A.shape[1] > len(terms), "others_zero": tr.output == "softmax" and others_zero}
     return Slide("slides/why-delta.html", f"t{t}-why-d{L}", ctx=ctx)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from deckgen.core.learned import decisions
+from deckgen.story.shown import relation, read
 from deckgen.story.slides import Slide
 from deckgen.story.views import Layout, sig
 
@@ -149,7 +150,13 @@ def in_units(trace, layout: Layout, dataset, t: int) -> dict | None:
     y, a = np.asarray(trace.get("y", t)), np.asarray(trace.get(f"a{L}", t))
     own_y, own_a = dataset.unscaled(y)[:, 0], dataset.unscaled(a)[:, 0]
     places = _decimals(own_y)
-    rows = tuple({"label": layout.label(trace, t, r), "true": _units(own_y[r], places),
-                  "predicted": _units(own_a[r], places), "error": _units(own_y[r] - own_a[r], places)}
+    rows = tuple(_in_units_row(layout.label(trace, t, r), own_y[r], own_a[r], places)
                  for r in layout.shown(len(y), layout.max_rows, True, trace, t)[:4])
     return {"name": dataset.target_names[0], "rows": rows}
+
+
+def _in_units_row(label: str, true: float, predicted: float, places: int) -> dict[str, str]:
+    """``true − predicted = error`` in the target's units, ``≈`` when the rounded numbers give another error."""
+    row = {"label": label, "true": _units(true, places), "predicted": _units(predicted, places),
+           "error": _units(true - predicted, places)}
+    return {**row, "rel": relation(row["error"], read(row["true"]) - read(row["predicted"]))}

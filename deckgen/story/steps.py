@@ -17,6 +17,7 @@ from deckgen.core.losses import loss_of
 from deckgen.story.curves import frame
 from deckgen.story.outputs import default_pair, loss_slide, softmax_cell, softmax_slide
 from deckgen.story.fit import Spec, fit, lines_below, room
+from deckgen.story.shown import of_num
 from deckgen.story.slides import Slide
 from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, parse_number, pick, show, sig, split_name,
                                  tex_label, tok)
@@ -49,7 +50,7 @@ class Steps:
 
     def equals(self, result: Num, from_shown: float) -> Token:
         """``=`` when the numbers on the slide give the shown result, else ``≈`` (they are rounded)."""
-        return Token(" = " if show(from_shown, int(result.precision or self.p)) == result.text else " \u2248 ")
+        return Token(f" {of_num(result, from_shown, self.p)} ")
 
     def with_eta(self, formula: str) -> str:
         """A formula with the learning rate, ``η``, stated beside it: ``ΔW = η Xᵀ·δ,  η = 1``."""
