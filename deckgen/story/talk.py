@@ -123,7 +123,7 @@ def _epochs(trace, precision: int) -> dict[str, str] | None:
 
 
 def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
-    """What the end slide says of the saved trace, and what its notes add.
+    """What the end slide's notes say of the saved trace (a build detail, not for the audience).
 
     ``beside``: the deck folder holds ``trace.npz`` (False for an exported
     deck: a PDF or a single file has no trace beside it).
