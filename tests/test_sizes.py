@@ -179,7 +179,8 @@ def test_small_matrices_use_the_room_a_slide_has(measured):
 
 
 # What only a presenter needs: commands, config keys, the build's own bookkeeping.
-PRESENTER_ONLY = re.compile(r"--set|\bdeckgen |\b(?:training|deck|network|data)\.[a-z_]+|memory budget", re.I)
+PRESENTER_ONLY = re.compile(r"--set|\bdeckgen |\b(?:training|deck|network|data)\.[a-z_]+|memory budget|trace\.npz"
+                            r"|deck file", re.I)
 
 
 def test_audience_slides_show_no_commands_or_config_keys(decks):
@@ -195,9 +196,11 @@ def test_the_presenter_only_check_finds_what_it_looks_for():
     html = ('<div class="slides"><section id="a"><p>Try <code>--set training.seed=2</code></p>'
             '<aside class="notes">deckgen build --set deck.precision=4</aside></section>'
             '<section id="b"><p>Memory budget: matrices kept for 7 iterations</p></section>'
-            '<section id="c"><p>From the data. Then</p><aside class="notes">memory budget</aside></section></div>')
+            '<section id="c"><p>From the data. Then</p><aside class="notes">memory budget</aside></section>'
+            '<section id="d"><p>trace.npz beside it holds every matrix</p></section>'
+            '<section id="e"><p>Given in the deck file.</p><aside class="notes">trace.npz</aside></section></div>')
     text = audience_text(html)
-    assert [bool(PRESENTER_ONLY.search(text[s])) for s in "abc"] == [True, True, False]
+    assert [bool(PRESENTER_ONLY.search(text[s])) for s in "abcde"] == [True, True, False, True, True]
     assert "deckgen build" not in text["a"]
 
 

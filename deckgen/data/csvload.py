@@ -104,4 +104,4 @@ def load_csv(config) -> Dataset:
                    description=enc["description"], raw=tuple(raw), raw_header=tuple(table.header[c] for c in used),
                    class_names=enc["class_names"], scaling=enc["scaling"], rows=rows, notes=enc["notes"],
                    file_rows=tuple(int(r) for r in file_rows[train]), target_range=enc["target_range"],
-                   dropped=total - n, filled=filled, **held)
+                   dropped=total - n, filled=filled, file_columns=len(table.header), **held)

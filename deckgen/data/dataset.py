@@ -34,6 +34,7 @@ class Dataset:
     target_range: tuple[tuple[float, float] | None, ...] = ()   # per column of y: (min, max) it was scaled from
     dropped: int = 0                                 # rows left out for a gap (data.missing = "drop" or "mean")
     filled: int = 0                                  # gaps filled with their column's mean (data.missing = "mean")
+    file_columns: int = 0                            # columns the file has (0: not read from a file)
 
     @property
     def n_examples(self) -> int:

@@ -34,7 +34,7 @@ def load_dataset(config: Config) -> Dataset:
         if X.shape[0] != y.shape[0]:
             raise ConfigError(f"{config.where('data.targets')}: data.targets has {count(y.shape[0], 'row')} but data.inputs "
                               f"has {X.shape[0]} — give one target row per input row")
-        description = "Data given in the deck file."
+        description = "Inputs and targets written out as numbers, not read from a file."
     else:
         inputs, targets, description = BUILTIN[data.dataset or "trask"]
         X = np.array(inputs, dtype=float)

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from deckgen.core.batches import chunks
+from deckgen.story.results import error_in_units
 from deckgen.story.views import decimals_for, fmt, show
 
 #: Trask's two networks: his data set, layers, and the settings of his program.
 _TRASK = {"trask": (3, 4, 1), "trask-2layer": (3, 1)}
+#: Matt Mazur's "A Step by Step Backpropagation Example": his one example, weights, biases and learning rate.
+_MAZUR = {"X": ((0.05, 0.10),), "y": ((0.01, 0.99),), "W1": ((0.15, 0.25), (0.20, 0.30)),
+          "W2": ((0.40, 0.50), (0.45, 0.55)), "b1": (0.35, 0.35), "b2": (0.60, 0.60), "learning_rate": 0.5}
 
 
 #: How a deck names each output's loss: as text, in LaTeX, and what it adds up.
@@ -67,6 +71,14 @@ class Facts:
     loss_words: str = "the squared errors"                         # what ℒ adds up
     slope_in_delta: bool = True   # the output delta carries the output's slope (sigmoid with squared loss)
     numbers: bool = False   # a linear output: it predicts numbers, not classes or 0/1
+    mazur: bool = False     # Mazur's example: his data, weights, biases and learning rate, sigmoid and ½Σe², no batches
+    explained: int = 1      # iterations worked out step by step on the slides
+    final_t: str = ""       # the iteration whose forward pass the predictions slide shows ("19,999")
+    after_update: bool = False   # that forward pass is after the last update (iteration T), not the last iteration's
+    mae_rows: str = ""      # the rows every quoted mean absolute error is on, when rows are held out: "455 training rows"
+    target: str = ""        # the one target column scaled to 0–1 for training ("body_mass_g"), or ""
+    first_mae_units: str = ""   # the first and last mean absolute error in that column's own units, or ""
+    last_mae_units: str = ""
 
     @property
     def converged(self) -> bool:
@@ -81,8 +93,19 @@ class Facts:
         return self.outcome == "overshot"
 
 
-def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
-    """The facts of the run ``trace`` of ``config`` on ``dataset``."""
+def _is_mazur(trace) -> bool:
+    """Whether the run is Mazur's example: his data, starting weights and biases, learning rate 0.5, sigmoid
+    units trained on ½Σe² with every row each step (read from the trace's iteration 0)."""
+    if not (tuple(trace.layers) == (2, 2, 2) and trace.bias and trace.activation == trace.output == "sigmoid"
+            and trace.loss == "squared" and trace.batch_size is None and float(trace.learning_rate) == 0.5):
+        return False
+    return all(trace.has(name, 0) and np.array_equal(np.asarray(trace.get(name, 0), dtype=float).ravel(),
+                                                     np.asarray(value, dtype=float).ravel())
+               for name, value in _MAZUR.items() if name != "learning_rate")
+
+
+def facts_of(config, dataset, trace, diagnosis: dict, final_t: int, explained: int = 1) -> Facts:
+    """The facts of the run ``trace`` of ``config`` on ``dataset`` (``explained``: iterations worked out by hand)."""
     L = len(trace.layers) - 1
     mae = np.asarray(trace.series("mae"), dtype=float)
     last = min(final_t, len(mae) - 1)
@@ -107,6 +130,10 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
     decimals = decimals_for(out.ravel(), p)
     shown = {show(v, decimals) for v in out.ravel()}
     rounded = bounded and not exact and bool(shown & {fmt(0.0, decimals), fmt(1.0, decimals)})
+    units = {}
+    if error_in_units(dataset, mae[0]):     # one target, scaled to 0–1 for training
+        units = {"target": dataset.target_names[0], "first_mae_units": error_in_units(dataset, mae[0]),
+                 "last_mae_units": error_in_units(dataset, mae[last])}
     return Facts(
         trask=trask, outcome=diagnosis["kind"], error_fell=bool(mae[last] < mae[0]),
         first_mae=show(mae[0], decimals_for([mae[0]], p)), last_mae=show(mae[last], decimals_for([mae[last]], p)),
@@ -122,4 +149,7 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int) -> Facts:
         numbers=trace.output == "linear",
         batch=f"{trace.batch_size:,}" if trace.batch_size else "",
         batches=f"{chunks(trace.batch_size, int(X.shape[0])):,}" if trace.batch_size else "",
+        mazur=_is_mazur(trace), explained=explained, final_t=f"{final_t:,}",
+        after_update=final_t == trace.iterations, mae_rows=f"{dataset.n_examples:,} training rows" if dataset.n_test else "",
+        **units,
     )

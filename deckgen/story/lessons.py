@@ -56,13 +56,16 @@ def neuron(trace, layout: Layout, t: int, row: int) -> Slide:
     return Slide("slides/neuron.html", "one-neuron", ctx=ctx)
 
 
-def descent(trace, t: int, layout: Layout, weight: tuple[int, int, int] | None, eta: str) -> Slide:
-    """Gradient descent: ΔW = −η ∂ℒ/∂W, so adding ΔW walks downhill on ℒ."""
+def descent(trace, t: int, layout: Layout, weight: tuple[int, int, int] | None, eta: str, units: str = "") -> Slide:
+    """Gradient descent: ΔW = −η ∂ℒ/∂W, so adding ΔW walks downhill on ℒ (``units``: the mean absolute error at
+    ``t`` in the target's own units, when the target was scaled to 0–1 for training)."""
     p = layout.precision
     n = int(trace.get("X", t).shape[0])
+    outputs = int(trace.layers[-1])
     ctx: dict[str, Any] = {"eta": eta, "loss": layout.num(trace, "loss", t, 0, 0), "mae": layout.num(trace, "mae", t, 0, 0),
                            "examples": n, "scaled": f"{float(trace.learning_rate) * n:g}", "many": n > 1,
-                           "batch": trace.batch_size is not None}
+                           "batch": trace.batch_size is not None, "units": units,
+                           "outputs": f"the {outputs} outputs of " if outputs > 1 and n == 1 else ""}
     if weight is not None:
         k, i, j = weight
         dW = layout.num(trace, f"dW{k}", t, i, j)
@@ -136,8 +139,13 @@ def _truth_table(trace, layout: Layout, dataset, t: int, inputs) -> Slide:
              "target": layout.num(trace, "y", t, r, 0)} for r in range(X.shape[0])]
     xor = xor_like(X, np.asarray(trace.get("y", t)))
     formula = _formula(trace, layout, t) if L == 1 else None
+    # an input that is 1 in every example, in the formula: its weight is added to every sum, as a bias is
+    ones = [c for c in inputs.constant if X[0, c] == 1.0] if formula else []
+    output = columns[-1]["function"]
     ctx = {"inputs": tuple(names[c] for c in inputs.varying), "columns": tuple(columns), "rows": tuple(rows),
-           "constant": ", ".join(names[c] for c in inputs.constant), "formula": formula,
+           "constant": ", ".join(names[c] for c in inputs.constant if c not in ones[:1]), "formula": formula,
+           "bias_input": {"name": names[ones[0]], "w": layout.num(trace, "W1", t, ones[0], 0)} if ones else None,
+           "output_constant": output if output.startswith("always") else "",
            "xor": " XOR ".join(names[c] for c in xor) if xor else "",
            "xor_learned": bool(xor) and "XOR" in columns[-1]["function"] and L > 1,
            "xor_failed": bool(xor) and "XOR" not in columns[-1]["function"],

@@ -73,14 +73,14 @@ def softmax_slide(b, t: int, k: int) -> Slide:
     cols = [c for c in lay.shown(z.shape[1], lay.max_cols, False)]
     names = [lay.target_names[c] if len(lay.target_names) == z.shape[1] else f"output {c + 1}" for c in cols]
     examples = []
-    for r in lay.shown(z.shape[0], lay.max_rows, True)[:_ROWS]:
+    for r in lay.shown(z.shape[0], lay.max_rows, True, tr, t)[:_ROWS]:
         exps, shift = _exps(b, t, k, r)
         total = sum(exps)
         a = np.asarray(tr.get(f"a{k}", t), dtype=float)[r]
         shown = [b.n(f"a{k}", t, r, c) for c in cols]
         # the row's label says ≈ when a shown exponential over the shown sum misses its shown output
         exact = all(of_num(n, read(sig(exps[c], b.p)) / read(sig(total, b.p)), b.p) == EQUALS for n, c in zip(shown, cols))
-        examples.append({"label": str(r), "z": tuple(b.n(f"z{k}", t, r, c) for c in cols),
+        examples.append({"label": lay.label(tr, t, r), "z": tuple(b.n(f"z{k}", t, r, c) for c in cols),
                          "exp": tuple(sig(exps[c], b.p) for c in cols), "sum": sig(total, b.p),
                          "a": tuple(shown), "a_tex": ("a = " if exact else r"a \approx ") + r"e^{z} / \textstyle\sum",
                          "a_sum": sig(float(a.sum()), b.p), "shift": sig(shift, b.p) if shift else "",
@@ -142,11 +142,11 @@ def loss_slide(b, t: int) -> Slide:
     tr, lay, L = b.trace, b.lay, b.L
     n = tr.get(f"a{L}", t).shape[0]
     rows = []
-    for r in lay.shown(n, lay.max_rows, True)[:_ROWS]:
+    for r in lay.shown(n, lay.max_rows, True, tr, t)[:_ROWS]:
         tokens, value = _loss_terms(b, t, r)
-        rows.append({"label": str(r), "tokens": tokens, "value": sig(value, b.p)})
+        rows.append({"label": lay.label(tr, t, r), "tokens": tokens, "value": sig(value, b.p)})
     y = np.asarray(tr.get("y", t), dtype=float)
-    r0 = lay.shown(n, lay.max_rows, True)[0]
+    r0 = lay.shown(n, lay.max_rows, True, tr, t)[0]
     ctx = {"rows": tuple(rows), "loss": b.n("loss", t, 0, 0), "examples": n, "many": n > len(rows),
            "squared": tr.loss == "squared", "softmax": tr.output == "softmax", "t": t,
            "onehot": tr.output == "softmax" and bool(np.all(np.isin(y, (0.0, 1.0)))),
@@ -168,7 +168,7 @@ def why_delta_slide(b, t: int, j: int = 0) -> Slide:
     a, y, e, d = f"a{L}", "y", f"e{L}", f"d{L}"
     A = np.asarray(tr.get(a, t), dtype=float)
     Y = np.asarray(tr.get(y, t), dtype=float)
-    r = lay.shown(A.shape[0], lay.max_rows, True)[0]
+    r = lay.shown(A.shape[0], lay.max_rows, True, tr, t)[0]
     aj, yj = float(A[r, j]), float(Y[r, j])
     sa, sy = b.shown_value(a, t, r, j), b.shown_value(y, t, r, j)     # a and y as the slide shows them
     terms, total, others_zero = [], 0.0, False
@@ -187,7 +187,7 @@ def why_delta_slide(b, t: int, j: int = 0) -> Slide:
     shown_dl_da = (sa - sy) / (sa * (1 - sa)) if tr.output == "sigmoid" and 0 < sa < 1 else sa - sy
     dl_da_d, slope_d = derived(dl_da, shown_dl_da, b.p), derived(slope, sa * (1 - sa), b.p)
     names = lay.target_names
-    ctx = {"softmax": tr.output == "softmax", "row": str(r), "j": str(j),
+    ctx = {"softmax": tr.output == "softmax", "row": lay.label(tr, t, r), "j": str(j),
            "term": r"\left(-\frac{y_{i}}{a_{i}}\right) a_{i} (\delta_{ij} - a_{j}) = y_{i} (a_{j} - \delta_{ij})",
            "unit": names[j] if len(names) == A.shape[1] > 1 else "", "terms": tuple(terms),
            "a": b.n(a, t, r, j), "y": b.n(y, t, r, j), "e": b.n(e, t, r, j), "d": b.n(d, t, r, j),

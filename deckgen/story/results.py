@@ -103,6 +103,17 @@ def _decimals(values: np.ndarray) -> int:
     return 4
 
 
+def error_in_units(dataset, error: float) -> str:
+    """A mean absolute error of the one target column's scaled values in that column's own units (its range
+    times the error), written as the results slide writes the average error; "" when the column was not scaled
+    (or there are several, whose mean error has no one unit)."""
+    if len(dataset.target_range) != 1 or dataset.target_range[0] is None:
+        return ""
+    low, high = dataset.target_range[0]
+    places = _decimals(dataset.unscaled(np.asarray(dataset.y))[:, 0])
+    return sig(float(error) * (float(high) - float(low)), places + 1)
+
+
 def _units(value: float, decimals: int) -> str:
     """A number in a column's own units, at the decimals its values are written with."""
     value = float(value)

@@ -67,8 +67,24 @@ def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
         "rows": [{"label": "\u22ee" if r is None else str(file_row(dataset.file_rows, r)),
                   "cells": ["\u2026" if (r is None or c is None) else dataset.raw[r][c] for c in cols]}
                  for r in rows],
-        "shape": f"{len(dataset.raw)} \u00d7 {len(dataset.raw_header)}", "px": px,
+        "shape": _raw_shape(dataset), "px": px,
     }
+
+
+def _raw_shape(dataset) -> str:
+    """What the raw table's caption says it holds: ``342 × 3, as in the file`` when that is the whole file, else
+    which of its rows and columns (the training rows, the chosen columns) with their values as in the file."""
+    rows, cols = len(dataset.raw), len(dataset.raw_header)
+    some_rows, some_cols = bool(dataset.n_test or dataset.dropped), dataset.file_columns > cols
+    if not (some_rows or some_cols):
+        return f"{rows:,} \u00d7 {cols:,}, as in the file"
+    targets = 1 if dataset.class_names else len(dataset.target_names)
+    row_words = (f"the {rows:,} training rows" if dataset.n_test else f"the {rows:,} rows without a gap" if dataset.dropped
+                 else f"all {rows:,} rows")
+    target_words = "the target" if targets == 1 else f"the {targets} targets"
+    col_words = (f"the {cols - targets:,} chosen column{'s' if cols - targets != 1 else ''} and {target_words}" if some_cols
+                 else f"all {cols:,} columns")
+    return f"{row_words}, {col_words}, values as in the file"
 
 
 def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None:
@@ -122,8 +138,32 @@ def _epochs(trace, precision: int) -> dict[str, str] | None:
             "first": sig(means[0], precision), "last": sig(means[-1], precision)}
 
 
+def _path(trace, b: Steps, diag: dict, final_t: int) -> dict[str, Any]:
+    """What the curve's notes say of its course, read from the error series up to ``final_t``: a rise above the
+    start (to its highest), a low it rose again from, in the order they happen, and the plateau it ends on;
+    ``steady`` when none of these (it only fell). With mini-batches each iteration's error is on its own rows,
+    so only the plateau is read."""
+    mae = np.asarray(trace.series("mae"), dtype=float)[: final_t + 1]
+    seen = np.where(np.isfinite(mae), mae, np.nan)
+    events: list[tuple[int, str]] = []          # (iteration, "peak" | "low"), in the order they happen
+    if trace.batch_size is None and len(mae) > 2 and np.isfinite(seen).all():
+        top = int(np.argmax(seen[1:]) + 1)
+        if seen[top] > 1.05 * seen[0]:
+            events.append((top, "peak"))
+        bottom = int(np.argmin(seen))
+        if bottom < final_t and seen[-1] > 1.05 * seen[bottom]:
+            events.append((bottom, "low"))
+    events.sort()
+    plateau = ({"t": f"{diag['iteration']:,}"} if diag["kind"] in ("stuck", "overshot") and diag["iteration"] < final_t
+               else None)
+    return {"events": tuple({"peak": kind == "peak", "value": b.n("mae", t, 0, 0).text, "t": f"{t:,}",
+                             "rises_after": kind == "low" and n == len(events) - 1}
+                            for n, (t, kind) in enumerate(events)),
+            "plateau": plateau, "steady": not (events or plateau)}
+
+
 def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
-    """What the end slide says of the saved trace, and what its notes add.
+    """What the end slide's notes say of the saved trace (a build detail, not for the audience).
 
     ``beside``: the deck folder holds ``trace.npz`` (False for an exported
     deck: a PDF or a single file has no trace beside it).
@@ -173,15 +213,22 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     X0, y0 = shown.matrix(trace, "X", whole), shown.matrix(trace, "y", whole)
     start = fit(trace, layout, [Spec(f"W{k}", 0) for k in range(1, L + 1)]
                 + ([Spec(f"b{k}", 0) for k in range(1, L + 1)] if trace.bias else []), height=room(1, top=75))
+    facts = facts_of(config, dataset, trace, diag, final_t, len(explain))
+    # Mazur's page: his total error before the one step it takes, and w5 after it
+    mazur = ({"loss": b.n("loss", 0, 0, 0), "w5": b.n("W2", 1, 0, 0)}
+             if facts.mazur and trace.has("W2", 1) and trace.has("loss", 0) else None)
     slides: list[Slide] = [
         Slide("slides/title.html", "title", title=config.title,
               ctx={"layers": shape, "iterations": iterations, "learning_rate": b.eta,
-                   "activation": trace.activation, "examples": dataset.n_examples}),
+                   "activation": trace.activation if L > 1 else trace.output, "examples": dataset.n_examples,
+                   "output_function": trace.output if L > 1 and trace.output != trace.activation else "",
+                   "mazur": mazur, "by_hand": ("" if not explain else "one full training iteration" if len(explain) == 1
+                               else f"{len(explain)} full training iterations")}),
         *([Slide("slides/raw.html", "data-raw", px=raw["px"], ctx={"table": raw, "scaling": dataset.scaling,
                                                                     "description": dataset.description})] if raw else []),
         Slide("slides/dataset.html", "data", matrices=(X0, y0),
               ctx={"description": dataset.description, "scaling": dataset.scaling, "inputs": X0, "targets": y0,
-                   "examples": dataset.n_examples, "features": len(dataset.feature_names),
+                   "examples": dataset.n_examples, "features": len(dataset.feature_names), "many": dataset.n_examples > 1,
                    "classes": ", ".join(dataset.class_names or ())}),
         Slide("slides/network.html", "network", ctx={"layers": shape,
                                                      "diagram": diagram(trace, layout, 0, node_names)}),
@@ -204,7 +251,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
             why = [chain_slide(trace, layout, t, k, i, j, b.eta) for k, i, j in followed]
             if trace.loss == "cross_entropy":     # why the output delta is y − a, before the chain rule uses it
                 why.insert(0, why_delta_slide(b, t, followed[0][2] if followed and followed[0][0] == L else 0))
-            why.append(descent(trace, t, layout, followed[0] if followed else None, b.eta))
+            why.append(descent(trace, t, layout, followed[0] if followed else None, b.eta,
+                               results.error_in_units(dataset, trace.value("mae", t))))
             at = next(m for m, s in enumerate(steps) if s.template == "slides/update.html")
             steps = steps[:at] + why + steps[at:]
             steps = _with_slopes(b, t, steps)
@@ -216,7 +264,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
                                  isinstance(deck.checkpoints, int) and deck.checkpoints)
     slides.append(Slide("slides/curve.html", "curve",
                         ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
-                             "last_t": f"{final_t:,}", "epochs": _epochs(trace, deck.precision)}))
+                             "last_t": f"{final_t:,}", "epochs": _epochs(trace, deck.precision),
+                             "path": _path(trace, b, diag, final_t)}))
     if diag["kind"] != "converged":
         slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_SHORT))
         if cures:
@@ -229,6 +278,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     inputs, targets, outputs = (final.matrix(trace, name, final_t) for name in ("X", "y", f"a{L}"))
     slides.append(Slide("slides/predictions.html", "predictions", matrices=(inputs, targets, outputs),
                         ctx={"t_text": f"{final_t:,}", "inputs": inputs, "targets": targets, "outputs": outputs,
+                             "later": (f"{results.results_iteration(trace, final_t):,}"
+                                       if results.results_iteration(trace, final_t) != final_t else ""),
                              "classified": _classified(trace, final, dataset, final_t),
                              "units": results.in_units(trace, layout, dataset, final_t)}))
     slides += learned(trace, layout, dataset, final_t)
@@ -240,4 +291,4 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
                        if diag["kind"] != "converged" else [])))
     return Story(title=config.title, slides=tuple(slides), theme=deck.theme,
                  summary={"diagnosis": diag, "complete": trace.complete}, figures=figures,
-                 facts=facts_of(config, dataset, trace, diag, final_t))
+                 facts=facts)

@@ -37,7 +37,9 @@ def cures_slide(cures: tuple, diag: dict[str, Any], mae: str) -> Slide:
     """What was tried on a failed run and what each cure gave (``cures``: see ``deckgen.run.cures.cure_rows``)."""
     return Slide("slides/trouble-cures.html", f"{diag['kind']}-cures",
                  ctx={"cures": tuple(cures), "mae": mae, "all_helped": all(c["says"] == "helped" for c in cures),
-                      "some_helped": any(c["says"] == "helped" for c in cures)})
+                      "some_helped": any(c["says"] == "helped" for c in cures),
+                      "longer_failed": diag["kind"] == "stuck" and any(c["setting"].startswith("training.iterations") and c["says"] != "helped"
+                                           for c in cures)})
 
 
 def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta: str, figure: str) -> Slide:
