@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 
 from deckgen.story.slides import Slide
-from deckgen.story.views import Layout, MatrixView
+from deckgen.story.views import Layout, MatrixView, per_example
 
 #: Type sizes a matrix may be set in (CSS px of the 1280x720 slide), largest first. reveal.js draws the
 #: slide at 0.97 of that at 1280x720 (its 3% margin), so the smallest, 19, renders at 18.4 px.
@@ -170,3 +170,23 @@ def lines_below(slide: Slide) -> float:
     longest = max((len(w.plain) for w in slide.worked), default=0)
     worked = math.ceil(longest * MONO * WORKED_PX / WIDTH) + 1 if longest else 0
     return worked + slide.worked_cut + slide.approx + EXTRA_LINES.get(slide.template, 0)
+
+
+def visible(trace, lay: Layout, name: str, t: int, axis: int) -> set[int]:
+    """The rows (``axis`` 0) or columns (1) of ``name@t`` that a slide laid out by ``lay`` shows."""
+    m = trace.get(name, t)
+    if axis == 0:
+        return set(lay.shown(m.shape[0], lay.max_rows, per_example(name), trace, t))
+    return set(lay.shown(m.shape[1], lay.max_cols, False))
+
+
+def on_slide(items: list, shown: set[int]) -> list:
+    """``items`` (one per term of a sum) with each run of terms whose operands the slide hides turned into
+    one ``None`` (drawn ``⋯``), so a worked step never uses a number that is not on the slide."""
+    out: list = []
+    for i, item in enumerate(items):
+        if i in shown:
+            out.append(item)
+        elif not out or out[-1] is not None:
+            out.append(None)
+    return out

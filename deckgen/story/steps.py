@@ -16,10 +16,10 @@ from deckgen.core.activations import FUNCTIONS, layer_activations
 from deckgen.core.losses import loss_of
 from deckgen.story.curves import frame
 from deckgen.story.outputs import default_pair, loss_slide, softmax_cell, softmax_slide
-from deckgen.story.fit import Spec, fit, lines_below, room
+from deckgen.story.fit import Spec, fit, lines_below, on_slide, room, visible
 from deckgen.story.shown import of_num
 from deckgen.story.slides import Slide
-from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, parse_number, pick, show, sig, split_name,
+from deckgen.story.views import (MINUS, Layout, Num, Token, Worked, parse_number, per_example, pick, show, sig, split_name,
                                  tex_label, tok)
 
 
@@ -59,13 +59,15 @@ class Steps:
     def src(self, k: int) -> str:
         return "X" if k == 1 else f"a{k - 1}"
 
-    def cells(self, name: str, t: int, lay: Layout | None = None) -> list[tuple[int, int]]:
-        """Result cells to work out: every shown cell when few, else the first ``limit`` shown ones."""
+    def cells(self, name: str, t: int, lay: Layout | None = None, rows_in: set[int] | None = None,
+              cols_in: set[int] | None = None) -> list[tuple[int, int]]:
+        """Result cells to work out: every shown cell when few, else the first ``limit`` shown ones; with
+        ``rows_in``/``cols_in``, only cells whose operands the slide shows too."""
         lay = lay or self.lay
         m = self.trace.get(name, t)
-        per_example = split_name(name)[0] in ("z", "a", "e", "d")
-        rows = lay.shown(m.shape[0], lay.max_rows, per_example, self.trace, t)
-        cols = lay.shown(m.shape[1], lay.max_cols, False)
+        rows = [r for r in lay.shown(m.shape[0], lay.max_rows, per_example(name), self.trace, t)
+                if rows_in is None or r in rows_in]
+        cols = [c for c in lay.shown(m.shape[1], lay.max_cols, False) if cols_in is None or c in cols_in]
         return [(r, c) for r in rows for c in cols][: self.limit]
 
     def examples(self, n: int, t: int, lay: Layout) -> list[int | None]:
@@ -117,8 +119,9 @@ class Steps:
         inner = tr.get(W, t).shape[0]
         ops = ("\u00b7", "+", "=") if tr.bias else ("\u00b7", "=")
         lay = self.fitted([Spec(src, t), Spec(W, t)] + ([Spec(f"b{k}", t)] if tr.bias else []) + [Spec(z, t)], ops, lines)
+        inner_shown = visible(self.trace, lay, src, t, 1) & visible(self.trace, lay, W, t, 0)
         for r, c in self.cells(z, t, lay):
-            pairs = self.cut([(self.n(src, t, r, i), self.n(W, t, i, c)) for i in range(inner)])
+            pairs = self.cut(on_slide([(self.n(src, t, r, i), self.n(W, t, i, c)) for i in range(inner)], inner_shown))
             tokens = self.sum_terms(pairs)
             value = sum(self.shown_value(src, t, r, i) * self.shown_value(W, t, i, c) for i in range(inner))
             if tr.bias:
@@ -276,8 +279,9 @@ class Steps:
         inner = tr.get(W, t).shape[1]
         lay = self.fitted([Spec(d, t), Spec(W, t, transposed=True), Spec(e, t)], ("\u00b7", "="), lines)
         worked = []
-        for r, c in self.cells(e, t, lay):
-            pairs = self.cut([(self.n(d, t, r, i), self.n(W, t, c, i)) for i in range(inner)])
+        inner_shown = visible(self.trace, lay, d, t, 1) & visible(self.trace, lay, W, t, 1)
+        for r, c in self.cells(e, t, lay, cols_in=visible(self.trace, lay, W, t, 0)):
+            pairs = self.cut(on_slide([(self.n(d, t, r, i), self.n(W, t, c, i)) for i in range(inner)], inner_shown))
             value = sum(self.shown_value(d, t, r, i) * self.shown_value(W, t, c, i) for i in range(inner))
             en = self.n(e, t, r, c)
             tokens = self.sum_terms(pairs) + [self.equals(en, value), *tok(en)]
@@ -296,7 +300,7 @@ class Steps:
         lay = self.fitted([Spec(src, t, transposed=True), Spec(d, t), Spec(dW, t)], ops, lines)
         rows = self.examples(n_examples, t, lay)
         worked = []
-        for r, c in self.cells(dW, t, lay):
+        for r, c in self.cells(dW, t, lay, rows_in=visible(self.trace, lay, src, t, 1), cols_in=visible(self.trace, lay, d, t, 1)):
             pairs = [None if i is None else (self.n(src, t, i, r), self.n(d, t, i, c)) for i in rows]
             value = self.lr * sum(self.shown_value(src, t, i, r) * self.shown_value(d, t, i, c) for i in range(n_examples))
             dn = self.n(dW, t, r, c)
