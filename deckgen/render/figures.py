@@ -13,6 +13,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from deckgen.core.activations import FUNCTIONS
@@ -87,7 +88,8 @@ def mae_curve(trace, spec: dict, path: Path, theme: str = "white") -> None:
             ax.axvline(diag["iteration"], color=colours["error"], linestyle="--", label="stuck from here")
         early = diag.get("iteration", len(mae))
         if diag.get("kind") in ("overshot", "diverged", "stuck") and 0 < early < len(mae) / 10:
-            _zoom(ax, t, mae, finite, min(len(mae) - 1, max(2 * early, 10)), colours)
+            _zoom(ax, t, mae, finite, min(len(mae) - 1, max(2 * early, 10)), colours,
+                  "#191919" if theme in DARK_THEMES else "#ffffff")
         plain_log_axis(ax)
         iteration_axis(ax)
         if size != (10, 4.6):   # short: fewer ticks, so labels as large as the full curve's still fit
@@ -116,9 +118,14 @@ def _batch_curves(ax, trace, t: np.ndarray, mae: np.ndarray, finite: np.ndarray,
         ax.plot(ends[keep], means[keep], color=colours["error"], linewidth=2.2, label="mean over each epoch")
 
 
-def _zoom(ax, t: np.ndarray, mae: np.ndarray, finite: np.ndarray, end: int, colours: dict) -> None:
-    """An inset of iterations 0..end, where a run's trouble happens early: a few pixels of the full curve."""
+def _zoom(ax, t: np.ndarray, mae: np.ndarray, finite: np.ndarray, end: int, colours: dict, background: str) -> None:
+    """An inset of iterations 0..end, where a run's trouble happens early: a few pixels of the full curve.
+
+    The figure is saved transparent, so the inset gets a patch of the theme's background (the slide's
+    colour, reveal.js white or black) under it and above the main curve, which would show through."""
     inset = ax.inset_axes([0.42, 0.38, 0.55, 0.5])
+    ax.add_patch(Rectangle((0.42 - 0.09, 0.38 - 0.12), 0.55 + 0.1, 0.5 + 0.22, transform=ax.transAxes,
+                           facecolor=background, edgecolor="none", zorder=4.5))
     keep = finite & (t <= end)
     inset.plot(t[keep], mae[keep], color=colours["error"], linewidth=1.8)
     inset.set_xlim(0, end)
