@@ -120,7 +120,7 @@ def _checkpoint_slides(trace, layout: Layout, checkpoints: list[int], node_names
             ctx={"t_text": row["t_text"], "mae": row["mae"], "rows": tuple(rows), "first": len(rows) == 1,
                  "batch": trace.batch_size is not None,
                  "regular": bool(every) and t % every == 0,
-                 "diagram": diagram(trace, layout, t, node_names, weight_labels=False, animate=True, box=(680, 540))
+                 "diagram": diagram(trace, layout, t, node_names, weight_labels=False, animate=True, box=(600, 520))
                  if trace.has("W1", t) else None}))
     return slides
 
