@@ -49,6 +49,13 @@ def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
     return out
 
 
+def article(n: int) -> str:
+    """"A" or "An" before the number ``n`` as it is read aloud: an 8, an 11, an 18, an 80, an 800, an 11,000."""
+    digits = str(n)
+    an = digits.startswith("8") or (len(digits) % 3 == 2 and digits[:2] in ("11", "18"))
+    return "An" if an else "A"
+
+
 def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
     """The data as read from the file (text, no trace numbers), cut like the matrices: as many columns as fit the
     slide in the smallest matrix type."""
@@ -219,7 +226,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
              if facts.mazur and trace.has("W2", 1) and trace.has("loss", 0) else None)
     slides: list[Slide] = [
         Slide("slides/title.html", "title", title=config.title,
-              ctx={"layers": shape, "iterations": iterations, "learning_rate": b.eta,
+              ctx={"layers": shape, "article": article(layers[0]), "iterations": iterations, "learning_rate": b.eta,
                    "activation": trace.activation if L > 1 else trace.output, "examples": dataset.n_examples,
                    "output_function": trace.output if L > 1 and trace.output != trace.activation else "",
                    "mazur": mazur, "by_hand": ("" if not explain else "one full training iteration" if len(explain) == 1

@@ -171,6 +171,23 @@ def tex_label(name: str) -> str:
     return f"{symbol}_{{{k}}}" if k is not None else symbol
 
 
+def output_label(name: str) -> str:
+    """The output unit's name, as the diagram calls it: the prediction ``ŷ``, with the target's name when it has
+    one (``y2`` -> ``ŷ2``, ``setosa`` -> ``ŷ setosa``)."""
+    if name == "y":
+        return "\u0177"
+    if name.startswith("y") and name[1:].isdigit():
+        return "\u0177" + name[1:]
+    return f"\u0177 {name}" if name else "\u0177"
+
+
+def output_columns(name: str) -> str:
+    """A column label of an output-side matrix (z, a, e, δ of the last layer): the unit's name as the diagram
+    has it when the target's name is only ``y``/``y2`` (so the prediction is not labelled as its target);
+    a class or column name as it is."""
+    return output_label(name) if name == "y" or (name.startswith("y") and name[1:].isdigit()) else name
+
+
 def trask_name(name: str, n_layers: int) -> str | None:
     """Trask's variable name for a trace name (``W1`` -> ``syn0``, ``d2`` -> ``l2_delta``)."""
     stem, k = split_name(name)
@@ -306,8 +323,10 @@ class Layout:
         col_labels: tuple[str, ...] = ()
         if name == "X" and len(self.feature_names) == n_cols:
             col_labels = tuple("\u2026" if c is None else self.feature_names[c] for c in col_idx)
-        elif (name == "y" or name in {f"{x}{self.n_layers}" for x in "zaed"}) and len(self.target_names) == n_cols > 1:
+        elif name == "y" and len(self.target_names) == n_cols > 1:
             col_labels = tuple("\u2026" if c is None else self.target_names[c] for c in col_idx)
+        elif name in {f"{x}{self.n_layers}" for x in "zaed"} and len(self.target_names) == n_cols > 1:
+            col_labels = tuple("\u2026" if c is None else output_columns(self.target_names[c]) for c in col_idx)
         row_labels = tuple("\u22ee" if r is None else self.label(trace, t, r) for r in row_idx) if per_row else ()
         label = tex_label(name)
         if transposed:
@@ -320,7 +339,8 @@ class Layout:
             name=name, label=label, role=role(name), iteration=t,
             shape=f"{n_rows} \u00d7 {n_cols}", rows=rows, row_labels=row_labels, col_labels=col_labels,
             truncated=None in row_idx or None in col_idx,
-            trask=trask_name(name, self.n_layers) if self.trask_names else None,
+            # Trask's name only where it differs from the slide's own (his ``y`` is ours)
+            trask=trask_name(name, self.n_layers) if self.trask_names and trask_name(name, self.n_layers) != name else None,
             caption=caption, transposed=transposed, px=self.px,
         )
 
