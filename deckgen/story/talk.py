@@ -49,6 +49,18 @@ def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
     return out
 
 
+#: Mazur's page goes on past its one worked step: his total error after the first round and after 10,000 rounds,
+#: with the biases left as they start.
+MAZUR_LOSSES = {"his_first": "0.291027924", "his_last": "0.0000351085"}
+MAZUR_ROUNDS = 10000
+
+
+def _loss_after(trace, t: int, precision: int) -> str:
+    """The loss recorded at iteration ``t`` (after ``t`` updates) as text, or "" when the run has no such iteration."""
+    loss = trace.series("loss")
+    return sig(float(loss[t]), precision) if t < len(loss) and t <= trace.iterations else ""
+
+
 def article(n: int) -> str:
     """"A" or "An" before the number ``n`` as it is read aloud: an 8, an 11, an 18, an 80, an 800, an 11,000."""
     digits = str(n)
@@ -222,8 +234,9 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
                 + ([Spec(f"b{k}", 0) for k in range(1, L + 1)] if trace.bias else []), height=room(1, top=75))
     facts = facts_of(config, dataset, trace, diag, final_t, len(explain))
     # Mazur's page: his total error before the one step it takes, and w5 after it
-    mazur = ({"loss": b.n("loss", 0, 0, 0), "w5": b.n("W2", 1, 0, 0)}
-             if facts.mazur and trace.has("W2", 1) and trace.has("loss", 0) else None)
+    mazur = ({"loss": b.n("loss", 0, 0, 0), "w5": b.n("W2", 1, 0, 0), "loss1": b.n("loss", 1, 0, 0),
+              **MAZUR_LOSSES, "last": _loss_after(trace, MAZUR_ROUNDS, deck.precision)}
+             if facts.mazur and trace.has("W2", 1) and trace.has("loss", 1) else None)
     slides: list[Slide] = [
         Slide("slides/title.html", "title", title=config.title,
               ctx={"layers": shape, "article": article(layers[0]), "iterations": iterations, "learning_rate": b.eta,
