@@ -95,6 +95,10 @@ class Facts:
         return self.outcome == "stuck"
 
     @property
+    def diverged(self) -> bool:
+        return self.outcome == "diverged"
+
+    @property
     def overshot(self) -> bool:
         return self.outcome == "overshot"
 

@@ -28,7 +28,7 @@ from deckgen.story.fit import MONO, SANS, SIZES, WIDTH, Spec, fit, room
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
-from deckgen.story.trouble import cures_slide, trouble_slide
+from deckgen.story.trouble import cures_slide, plateau, trouble_slide
 from deckgen.story.views import Layout, fmt, pick, sig
 
 MAE_FIGURE = "figures/mae.svg"
@@ -173,12 +173,29 @@ def _path(trace, b: Steps, diag: dict, final_t: int) -> dict[str, Any]:
         if bottom < final_t and seen[-1] > 1.05 * seen[bottom]:
             events.append((bottom, "low"))
     events.sort()
-    plateau = ({"t": f"{diag['iteration']:,}"} if diag["kind"] in ("stuck", "overshot") and diag["iteration"] < final_t
-               else None)
+    flat = plateau(trace, diag, final_t, b.lay.precision)
     return {"events": tuple({"peak": kind == "peak", "value": b.n("mae", t, 0, 0).text, "t": f"{t:,}",
                              "rises_after": kind == "low" and n == len(events) - 1}
                             for n, (t, kind) in enumerate(events)),
-            "plateau": plateau, "steady": not (events or plateau)}
+            "plateau": flat, "steady": not (events or flat)}
+
+
+def course(trace, final_t: int) -> dict[str, Any] | None:
+    """When the error fell: the iteration by which 90% of its fall had happened (with mini-batches, read from the
+    epoch means, at the last iteration of that epoch), the iterations left after it, and whether that is in the
+    first half of the run; None when it did not fall."""
+    mae = np.asarray(trace.series("mae"), dtype=float)[: final_t + 1]
+    n = 1
+    if trace.batch_size is not None:
+        rows = len(trace.inputs["X"])
+        n = chunks(trace.batch_size, rows)
+        mae = epoch_means(np.asarray(trace.series("mae"), dtype=float)[: trace.iterations], trace.batch_size, rows)
+    if len(mae) < 2 or not np.isfinite(mae).all() or not mae[-1] < mae[0]:
+        return None
+    at = int(np.argmax(mae <= mae[0] - 0.9 * (mae[0] - mae[-1])))
+    t = (at + 1) * n - 1 if n > 1 else at
+    last = trace.iterations - 1 if n > 1 else final_t
+    return {"t": f"{t:,}", "epoch": f"{at + 1:,}" if n > 1 else "", "rest": f"{last - t:,}", "early": 2 * t <= last}
 
 
 def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
@@ -285,7 +302,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     slides.append(Slide("slides/curve.html", "curve",
                         ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
                              "last_t": f"{final_t:,}", "epochs": _epochs(trace, deck.precision),
-                             "path": _path(trace, b, diag, final_t)}))
+                             "path": _path(trace, b, diag, final_t), "course": course(trace, final_t),
+                             "rows": f"{len(trace.inputs['X']):,}"}))
     if diag["kind"] != "converged":
         slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_SHORT))
         if cures:
