@@ -21,7 +21,7 @@ from deckgen.core.train import INIT_RANGE
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
 from deckgen.story.facts import facts_of
-from deckgen.story.rows import batch_of, file_row
+from deckgen.story.rows import batch_of, file_row, spans
 from deckgen.story.outputs import why_delta_slide
 from deckgen.story import results
 from deckgen.story.fit import MONO, SANS, SIZES, WIDTH, Spec, fit, room
@@ -125,19 +125,40 @@ def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None
     return {"rows": rows, "correct": f"{correct:,}", "total": f"{len(best):,}"}
 
 
-def _checkpoint_slides(trace, layout: Layout, checkpoints: list[int], node_names, every: int | bool) -> list[Slide]:
+def _change(before: float, after: float, texts: tuple[str, str]) -> dict[str, Any]:
+    """How the error moved between two checkpoints, in words: fell, rose or unchanged (at the shown precision),
+    and by what percentage of where it was."""
+    if texts[0] == texts[1] or not (np.isfinite(before) and np.isfinite(after)):
+        return {"fell": False, "rose": False, "percent": ""}
+    share = abs(after - before) / before * 100 if before else 0.0
+    return {"fell": after < before, "rose": after > before,
+            "percent": f"{share:.0f}%" if share >= 1 else f"{share:.1g}%"}
+
+
+def _checkpoint_slides(trace, layout: Layout, checkpoints: list[int], node_names, every: int | bool,
+                       row_names: tuple[int, ...] = ()) -> list[Slide]:
     """One table of the error at each checkpoint, like Trask's printout, growing by a row per slide while
     the network diagram beside it shows that checkpoint's weights. Consecutive slides auto-animate, and
-    rows and edges keep their ids, so the table grows and the edges change in place."""
+    rows and edges keep their ids, so the table grows and the edges change in place. With mini-batches each
+    row says which rows of the data its error is on (the batch that iteration trained on)."""
     slides, rows = [], []
+    batch = trace.batch_size is not None
     for t in checkpoints:
         row = {"t": t, "t_text": f"{t:,}", "mae": layout.num(trace, "mae", t, 0, 0),
-               "loss": layout.num(trace, "loss", t, 0, 0), "current": True}
+               "loss": layout.num(trace, "loss", t, 0, 0), "current": True,
+               "rows": spans(file_row(row_names, i) for i in trace.batch_rows(t)) if batch else ""}
+        previous = rows[-1] if rows else None
+        since = None
+        if previous:
+            since = {"t_text": previous["t_text"], "mae": previous["mae"].text, "rows": previous["rows"],
+                     "same_rows": previous["rows"] == row["rows"],
+                     **_change(trace.value("mae", previous["t"]), trace.value("mae", t),
+                               (previous["mae"].text, row["mae"].text))}
         rows = [{**r, "current": False} for r in rows] + [row]
         slides.append(Slide(
             "slides/checkpoint.html", f"checkpoint-{t}", animate=True,
             ctx={"t_text": row["t_text"], "mae": row["mae"], "rows": tuple(rows), "first": len(rows) == 1,
-                 "batch": trace.batch_size is not None,
+                 "batch": batch, "batch_rows": row["rows"], "since": since,
                  "regular": bool(every) and t % every == 0,
                  "diagram": diagram(trace, layout, t, node_names, weight_labels=False, animate=True, box=(640, 400))
                  if trace.has("W1", t) else None}))
@@ -298,7 +319,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
         slides += steps
         slides.append(step(trace, t, layout))
     slides += _checkpoint_slides(trace, layout, checkpoints, node_names,
-                                 isinstance(deck.checkpoints, int) and deck.checkpoints)
+                                 isinstance(deck.checkpoints, int) and deck.checkpoints, dataset.file_rows)
     slides.append(Slide("slides/curve.html", "curve",
                         ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
                              "last_t": f"{final_t:,}", "epochs": _epochs(trace, deck.precision),
