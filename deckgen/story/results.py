@@ -20,6 +20,8 @@ from deckgen.story.views import Layout, sig
 
 #: Misclassified examples (or number predictions) listed on a results slide.
 SHOWN = 6
+#: Most mistakes listed, so that every mistake on a test row is listed when there are a few more than SHOWN.
+MOST = 8
 #: Input columns, as read from the file, listed beside each mistake.
 INPUTS = 4
 
@@ -85,11 +87,16 @@ def classes(trace, layout: Layout, dataset, t: int) -> list[Slide]:
     mistakes.sort(key=lambda m: m["set"] != "test")          # the test rows' mistakes first: they matter most
     width = len(dataset.raw_header or ()) - _target_columns(dataset)
     when = {"t_text": f"{t:,}", "final": t == trace.iterations, "held_out": bool(trace.heldout)}
+    test_wrong = sum(m["set"] == "test" for m in mistakes)
+    listed = min(len(mistakes), test_wrong if SHOWN < test_wrong <= MOST else SHOWN)
+    shown = {"listed": f"{listed:,}", "all_listed": listed == len(mistakes),
+             "test_listed": f"{min(test_wrong, listed):,}", "all_test": test_wrong <= listed, "test_wrong": test_wrong > 0,
+             "training_listed": f"{listed - min(test_wrong, listed):,}" if listed > test_wrong else ""}
     slides = [Slide("slides/confusion.html", "learned",
-                    ctx={"classes": tuple(names), "tables": tuple(tables), "wrong": wrong_total, **when})]
+                    ctx={"classes": tuple(names), "tables": tuple(tables), "wrong": wrong_total, "shown": shown, **when})]
     if mistakes:
         slides.append(Slide("slides/mistakes.html", "mistakes", ctx={
-            "rows": tuple(mistakes[:SHOWN]), "more": max(len(mistakes) - SHOWN, 0), "wrong": wrong_total,
+            "rows": tuple(mistakes[:listed]), "more": len(mistakes) - listed, "wrong": wrong_total, "shown": shown,
             "columns": tuple((dataset.raw_header or ())[:min(width, INPUTS)]),
             "hidden_columns": max(width - INPUTS, 0), "raw": bool(dataset.raw), **when}))
     return slides
