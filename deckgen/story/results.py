@@ -159,9 +159,10 @@ def numbers(trace, layout: Layout, dataset, t: int) -> Slide:
     return Slide("slides/results.html", "results", ctx=ctx)
 
 
-def in_units(trace, layout: Layout, dataset, t: int) -> dict | None:
+def in_units(trace, layout: Layout, dataset, t: int, shown: tuple[int, ...] = ()) -> dict | None:
     """The shown rows' targets, predictions and errors in the target's own units, when its numbers were scaled
-    for training (None otherwise): the first target column, under its name."""
+    for training (None otherwise): the first target column, under its name. ``shown``: the rows the slide's
+    matrices show (else the layout's), so the line names the rows the matrices have; at most four."""
     if not dataset.target_range or dataset.target_range[0] is None:
         return None
     L = len(trace.layers) - 1
@@ -169,7 +170,7 @@ def in_units(trace, layout: Layout, dataset, t: int) -> dict | None:
     own_y, own_a = dataset.unscaled(y)[:, 0], dataset.unscaled(a)[:, 0]
     places = _decimals(own_y)
     rows = tuple(_in_units_row(layout.label(trace, t, r), own_y[r], own_a[r], places)
-                 for r in layout.shown(len(y), layout.max_rows, True, trace, t)[:4])
+                 for r in (list(shown) or layout.shown(len(y), layout.max_rows, True, trace, t))[:4])
     return {"name": dataset.target_names[0], "rows": rows}
 
 

@@ -37,6 +37,20 @@ MAE_FIGURE = "figures/mae.svg"
 MAE_SHORT = "figures/mae-short.svg"
 
 
+def _classes_of(dataset) -> tuple[int, ...]:
+    """The class of each of ``data.rows`` (the largest target), for a class target; else none."""
+    if not dataset.class_names or not dataset.rows or len(dataset.rows) >= dataset.n_examples:
+        return ()
+    y = np.asarray(dataset.y)
+    return tuple(int(np.argmax(y[r])) for r in dataset.rows if 0 <= r < len(y))
+
+
+def _rows_shown(slide: Slide) -> tuple[int, ...]:
+    """The example rows a slide's output-side matrix shows (its last matrix with a row per example)."""
+    views = [m for m in slide.matrices if m.row_labels and not m.transposed]
+    return views[-1].shown_rows if views else ()
+
+
 def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
     """``steps`` with a slide on the slope of each activation before the first delta slide that uses it."""
     out, seen = [], set()
@@ -73,7 +87,7 @@ def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
     slide in the smallest matrix type."""
     if not dataset.raw or not dataset.raw_header:
         return None
-    rows = pick(len(dataset.raw), layout.max_rows, layout.example_rows)
+    rows = pick(len(dataset.raw), layout.max_rows, layout.example_rows, layout.example_groups)
     px = SIZES[-1]
     for limit in range(layout.max_cols + 2, 1, -1):
         cols = pick(len(dataset.raw_header), limit)
@@ -219,6 +233,16 @@ def course(trace, final_t: int) -> dict[str, Any] | None:
     return {"t": f"{t:,}", "epoch": f"{at + 1:,}" if n > 1 else "", "rest": f"{last - t:,}", "early": 2 * t <= last}
 
 
+def _next_try(cures: tuple, diag: dict, fall: dict[str, Any] | None, eta: str) -> dict[str, Any]:
+    """What the end slide's notes suggest trying next, from this run: the cure that did best when cures were
+    tried, else a change that fits how the run went (its kind, and how early the error's fall came)."""
+    helped = [c for c in cures if c["says"] == "helped"]
+    best = min(helped, key=lambda c: float(c["mae"].replace("\u2212", "-"))) if helped else None
+    return {"cure": best, "tried": bool(cures), "eta": eta,
+            "stuck": diag["kind"] == "stuck", "steps": diag["kind"] in ("overshot", "diverged"),
+            "fall": fall if diag["kind"] == "converged" else None}
+
+
 def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
     """What the end slide's notes say of the saved trace (a build detail, not for the audience).
 
@@ -253,6 +277,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     layout = Layout(precision=deck.precision, max_rows=deck.max_rows, max_cols=deck.max_cols,
                     limits=(deck.max_rows, deck.max_cols),
                     example_rows=dataset.rows if dataset.rows and len(dataset.rows) < dataset.n_examples else None,
+                    example_groups=_classes_of(dataset),
                     row_names=dataset.file_rows, n_layers=L, trask_names=deck.trask_names,
                     feature_names=dataset.feature_names, target_names=dataset.target_names)
     b = Steps(trace, layout, deck.worked_cells, trace.learning_rate, deck.worked_at_once)
@@ -314,8 +339,8 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
             at = next(m for m, s in enumerate(steps) if s.template == "slides/update.html")
             steps = steps[:at] + why + steps[at:]
             steps = _with_slopes(b, t, steps)
-        units = results.in_units(trace, layout, dataset, t)
-        steps = [replace(s, ctx={**s.ctx, "units": units}) if s.template == "slides/error.html" else s for s in steps]
+        steps = [replace(s, ctx={**s.ctx, "units": results.in_units(trace, layout, dataset, t, _rows_shown(s))})
+                 if s.template == "slides/error.html" else s for s in steps]
         slides += steps
         slides.append(step(trace, t, layout))
     slides += _checkpoint_slides(trace, layout, checkpoints, node_names,
@@ -340,10 +365,11 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
                              "later": (f"{results.results_iteration(trace, final_t):,}"
                                        if results.results_iteration(trace, final_t) != final_t else ""),
                              "classified": _classified(trace, final, dataset, final_t),
-                             "units": results.in_units(trace, layout, dataset, final_t)}))
+                             "units": results.in_units(trace, layout, dataset, final_t, outputs.shown_rows)}))
     slides += learned(trace, layout, dataset, final_t)
     slides.append(Slide("slides/end.html", "end",
-                        ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside)}))
+                        ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside),
+                             "next": _next_try(cures, diag, course(trace, final_t), b.eta)}))
     figures = tuple({**spec, "theme": deck.theme} for spec in
                     ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures,
                      *([{"kind": "mae", "path": MAE_SHORT, "checkpoints": checkpoints, "diagnosis": diag, "size": (8, 2.7)}]

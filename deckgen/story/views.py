@@ -247,18 +247,42 @@ class MatrixView:
     px: int = 0                     # type size chosen for the slide (story.fit), 0 when not fitted
 
     @property
+    def shown_rows(self) -> tuple[int, ...]:
+        """The matrix's row indices this view shows (not transposed), read from its numbers' addresses."""
+        cells = (next((c for c in row if c is not None), None) for row in self.rows)
+        return tuple(int(c.trace.rpartition(":")[2].partition(",")[0]) for c in cells if c is not None)
+
+    @property
     def body(self) -> tuple[MatrixRow, ...]:
         """The rows as the table shows them, each with its label."""
         labels = self.row_labels or ("",) * len(self.rows)
         return tuple(MatrixRow(label, cells) for label, cells in zip(labels, self.rows, strict=True))
 
 
-def pick(n: int, limit: int, preferred: tuple[int, ...] | None = None) -> list[int | None]:
-    """Indices to show out of ``n`` (at most ``limit``), with ``None`` where rows are skipped."""
+def spread(wanted: list[int], limit: int, groups: tuple[int, ...]) -> list[int]:
+    """``limit`` of ``wanted`` (in their order) that cover as many groups as they can: the first of each group in
+    turn, then the second of each, and so on (``groups[i]``: the group, such as the class, of ``wanted[i]``). A
+    smaller limit keeps a subset of what a larger one shows."""
+    seen: dict[int, int] = {}
+    turns = []
+    for i, g in enumerate(groups):
+        turns.append((seen.get(g, 0), i))
+        seen[g] = seen.get(g, 0) + 1
+    return [wanted[i] for i in sorted(i for _, i in sorted(turns)[:limit])]
+
+
+def pick(n: int, limit: int, preferred: tuple[int, ...] | None = None,
+         groups: tuple[int, ...] = ()) -> list[int | None]:
+    """Indices to show out of ``n`` (at most ``limit``), with ``None`` where rows are skipped. When ``preferred``
+    rows do not all fit, those shown cover each of their ``groups`` (one per preferred row) first; with no groups,
+    the first of them and the last."""
     wanted = list(preferred) if preferred else list(range(n))
-    wanted = [i for i in wanted if 0 <= i < n]
+    keep = [k for k, i in enumerate(wanted) if 0 <= i < n]
+    grouped = preferred is not None and len(groups) == len(wanted) and len(set(groups)) > 1
+    groups = tuple(groups[k] for k in keep) if grouped else ()
+    wanted = [wanted[k] for k in keep]
     if len(wanted) > limit:
-        wanted = wanted[:limit - 1] + [wanted[-1]]
+        wanted = spread(wanted, limit, groups) if groups else wanted[:limit - 1] + [wanted[-1]]
     out: list[int | None] = []
     for i in wanted:
         if out and out[-1] is not None and i != out[-1] + 1:
@@ -279,6 +303,7 @@ class Layout:
     max_rows: int = 8
     max_cols: int = 8
     example_rows: tuple[int, ...] | None = None   # rows of X to show in N-row matrices
+    example_groups: tuple[int, ...] = ()           # the class of each example row, to cover when not all fit
     row_names: tuple[int, ...] = ()                # the file's row number of each row of X: the row labels
     n_layers: int = 2
     trask_names: bool = False
@@ -312,7 +337,8 @@ class Layout:
         m = trace.get(name, t)
         n_rows, n_cols = m.shape
         per_row = per_example(name)
-        row_idx = pick(n_rows, self.max_rows, self.rows_at(trace, t) if per_row else None)
+        row_idx = pick(n_rows, self.max_rows, self.rows_at(trace, t) if per_row else None,
+                       self.groups_at(trace, t) if per_row else ())
         col_idx = pick(n_cols, self.max_cols)
         decimals = self.decimals(trace, name, t)
         rows = tuple(
@@ -347,11 +373,21 @@ class Layout:
     def shown(self, n: int, limit: int, per_example: bool, trace=None, t: int = 0) -> list[int]:
         """The indices a matrix of ``n`` rows actually shows (no ellipses); given ``trace``, of its matrix at ``t``."""
         preferred = self.example_rows if trace is None else self.rows_at(trace, t)
-        return [i for i in pick(n, limit, preferred if per_example else None) if i is not None]
+        groups = self.example_groups if trace is None else self.groups_at(trace, t)
+        return [i for i in pick(n, limit, preferred if per_example else None, groups if per_example else ())
+                if i is not None]
 
     def rows_at(self, trace, t: int) -> tuple[int, ...] | None:
         """The example rows to show as rows of a matrix at ``t``: with mini-batches, those in its batch."""
         return local_rows(self.example_rows, trace.batch_rows(t))
+
+    def groups_at(self, trace, t: int) -> tuple[int, ...]:
+        """The class of each row :meth:`rows_at` gives (empty when the rows have no classes)."""
+        if not self.example_groups or self.example_rows is None:
+            return ()
+        batch = trace.batch_rows(t)
+        inside = tuple(g for r, g in zip(self.example_rows, self.example_groups) if r in batch)
+        return inside if inside else ()
 
     def label(self, trace, t: int, r: int) -> str:
         """The file's row number of row ``r`` of a matrix at ``t`` (its ``data-trace`` keeps ``r``)."""
