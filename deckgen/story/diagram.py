@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from deckgen.story.views import Layout, output_label
+from deckgen.story.names import output_label
+from deckgen.story.views import Layout
 
 #: Units of a layer the diagram draws; wider layers are cut to their first ``MAX_UNITS``.
 MAX_UNITS = 10

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deckgen.story.rows import file_row, local_rows
+from deckgen.story.names import output_columns
+from deckgen.story.rows import file_row, local_rows, pick
 
 MINUS = "\u2212"
 
@@ -171,23 +172,6 @@ def tex_label(name: str) -> str:
     return f"{symbol}_{{{k}}}" if k is not None else symbol
 
 
-def output_label(name: str) -> str:
-    """The output unit's name, as the diagram calls it: the prediction ``ŷ``, with the target's name when it has
-    one (``y2`` -> ``ŷ2``, ``setosa`` -> ``ŷ setosa``)."""
-    if name == "y":
-        return "\u0177"
-    if name.startswith("y") and name[1:].isdigit():
-        return "\u0177" + name[1:]
-    return f"\u0177 {name}" if name else "\u0177"
-
-
-def output_columns(name: str) -> str:
-    """A column label of an output-side matrix (z, a, e, δ of the last layer): the unit's name as the diagram
-    has it when the target's name is only ``y``/``y2`` (so the prediction is not labelled as its target);
-    a class or column name as it is."""
-    return output_label(name) if name == "y" or (name.startswith("y") and name[1:].isdigit()) else name
-
-
 def trask_name(name: str, n_layers: int) -> str | None:
     """Trask's variable name for a trace name (``W1`` -> ``syn0``, ``d2`` -> ``l2_delta``)."""
     stem, k = split_name(name)
@@ -257,42 +241,6 @@ class MatrixView:
         """The rows as the table shows them, each with its label."""
         labels = self.row_labels or ("",) * len(self.rows)
         return tuple(MatrixRow(label, cells) for label, cells in zip(labels, self.rows, strict=True))
-
-
-def spread(wanted: list[int], limit: int, groups: tuple[int, ...]) -> list[int]:
-    """``limit`` of ``wanted`` (in their order) that cover as many groups as they can: the first of each group in
-    turn, then the second of each, and so on (``groups[i]``: the group, such as the class, of ``wanted[i]``). A
-    smaller limit keeps a subset of what a larger one shows."""
-    seen: dict[int, int] = {}
-    turns = []
-    for i, g in enumerate(groups):
-        turns.append((seen.get(g, 0), i))
-        seen[g] = seen.get(g, 0) + 1
-    return [wanted[i] for i in sorted(i for _, i in sorted(turns)[:limit])]
-
-
-def pick(n: int, limit: int, preferred: tuple[int, ...] | None = None,
-         groups: tuple[int, ...] = ()) -> list[int | None]:
-    """Indices to show out of ``n`` (at most ``limit``), with ``None`` where rows are skipped. When ``preferred``
-    rows do not all fit, those shown cover each of their ``groups`` (one per preferred row) first; with no groups,
-    the first of them and the last."""
-    wanted = list(preferred) if preferred else list(range(n))
-    keep = [k for k, i in enumerate(wanted) if 0 <= i < n]
-    grouped = preferred is not None and len(groups) == len(wanted) and len(set(groups)) > 1
-    groups = tuple(groups[k] for k in keep) if grouped else ()
-    wanted = [wanted[k] for k in keep]
-    if len(wanted) > limit:
-        wanted = spread(wanted, limit, groups) if groups else wanted[:limit - 1] + [wanted[-1]]
-    out: list[int | None] = []
-    for i in wanted:
-        if out and out[-1] is not None and i != out[-1] + 1:
-            out.append(None)
-        elif not out and i != 0:
-            out.append(None)
-        out.append(i)
-    if out and out[-1] is not None and out[-1] != n - 1:
-        out.append(None)
-    return out
 
 
 @dataclass(frozen=True)
@@ -383,11 +331,8 @@ class Layout:
 
     def groups_at(self, trace, t: int) -> tuple[int, ...]:
         """The class of each row :meth:`rows_at` gives (empty when the rows have no classes)."""
-        if not self.example_groups or self.example_rows is None:
-            return ()
         batch = trace.batch_rows(t)
-        inside = tuple(g for r, g in zip(self.example_rows, self.example_groups) if r in batch)
-        return inside if inside else ()
+        return tuple(g for r, g in zip(self.example_rows or (), self.example_groups) if r in batch)
 
     def label(self, trace, t: int, r: int) -> str:
         """The file's row number of row ``r`` of a matrix at ``t`` (its ``data-trace`` keeps ``r``)."""
