@@ -19,7 +19,7 @@ from deckgen.pipeline import build, load
 DATA = Path(__file__).resolve().parent / "data"
 RATE_LINE = re.compile(r"^learning_rate = \S+ +# tried by `deckgen new`: the error fell from (\S+) to (\S+) "
                        r"in ([\d,]+) iterations", re.M)
-TITLE_NOTE = re.compile(r"bring the mean absolute error from ([0-9.]+) down to ([0-9.]+?)\.(?:\s|<)")
+TITLE_NOTE = re.compile(r"bring the mean absolute error (?:on the [0-9,]+ training rows )?from ([0-9.]+) down to ([0-9.]+?)\.(?:\s|<)")
 
 
 @pytest.mark.parametrize("csv, target, output, outputs", [

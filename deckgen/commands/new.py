@@ -118,13 +118,10 @@ def _and(names) -> str:
 def title_for(s: DataSummary, inputs: int) -> str:
     """A first-slide title that asks what the network learns to answer, from how many of the file's columns
     (the audience is told about the data, not the file's name)."""
-    t = s.target[0]
-    source = f"a network learns from {count(inputs, 'column')}"
-    if s.kind == "binary":
-        return f"{t}: {s.values[0]} or {s.values[1]}? {source[:1].upper()}{source[1:]}"
-    if s.kind == "categorical":
-        return f"Which {t}? {source[:1].upper()}{source[1:]}"
-    return f"Predicting {_and(s.target)}: {source}"
+    t, source = s.target[0], f"network learns from {count(inputs, 'column')}"
+    if s.kind in ("binary", "categorical"):
+        return f"{t}: {s.values[0]} or {s.values[1]}? A {source}" if s.kind == "binary" else f"Which {t}? A {source}"
+    return f"Predicting {_and(s.target)}: a {source}"
 
 
 def target_note(s: DataSummary) -> str:

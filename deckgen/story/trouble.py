@@ -94,7 +94,7 @@ def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta
     ctx: dict[str, Any] = {"iteration_text": f"{diag['iteration']:,}", "learning_rate": eta, "figure": figure,
                            "mae": layout.num(trace, "mae", diag.get("last_finite", t) if diag["kind"] == "diverged" else t,
                                              0, 0), "t": f"{t:,}",
-                           "rises": ev.rises if ev else 0, "mae_rises": ev.mae_rises if ev else 0,
+                           "rises": ev.rises if ev else 0,
                            "plateau": plateau(trace, diag, final_t, layout.precision),
                            "first_rise": f"{ev.first_rise:,}" if ev and ev.first_rise is not None else "",
                            "xor_unlearnable": _unlearnable(trace, t), "shared": None, "saturated": "", "saturated_all": False, "dead": None, "zero_inputs": "",
@@ -123,6 +123,8 @@ def trouble_slide(trace, layout: Layout, diag: dict[str, Any], final_t: int, eta
                        "all": len(ev.dead_output) == trace.get(f"d{L}", t).shape[0], **_dead_range(trace, t, ev.dead_output, layout)}
     if ev and ev.zero_inputs:
         ctx["zero_inputs"] = ", ".join(layout.label(trace, t, r) for r in ev.zero_inputs)
+    if diag["kind"] == "overshot":         # which quantity went up, besides the loss (its slide says)
+        ctx["mae_rises"] = ev.mae_rises if ev else 0
     if diag["kind"] == "stuck":
         del ctx["learning_rate"]          # a plateau is not a matter of step size: its slide does not mention it
     return Slide(_TEMPLATES[diag["kind"]], diag["kind"], ctx=ctx)
