@@ -137,7 +137,7 @@ def test_words_count_the_batch_not_the_data(minibatch):
     assert "mini-batch of 2 rows" in data_notes and "It sees all examples at once" not in data_notes
     assert "Trask's program prints" not in html      # his program trains on every row
     heading = section(html, "checkpoint-5000")
-    assert "Mean absolute error on its batch" in heading and "Loss on its batch" in heading
+    assert "Batch rows" in heading and "<td>0, 1</td>" in heading     # each error names the rows it is on
 
 
 def test_the_step_slide_measures_the_same_batch_after_the_update(minibatch):
@@ -158,7 +158,7 @@ def test_the_curve_has_the_mean_per_epoch_with_batches_and_not_without(minibatch
     curve = text_of(section(html, "curve"))
     assert "mean over each epoch" in curve and "noisy" in curve
     means = trace.series("mae")[:20000].reshape(-1, 2).mean(axis=1)
-    assert f"from {means[0]:.3f} to " in curve
+    assert f"from {means[0]:.3f} (first epoch) to " in curve
     plain = load_config(None, ["training.iterations=50", "deck.checkpoints=10"])
     data = load_dataset(plain)
     mae_curve(train_for(plain, data, resolve_layers(plain, data)), {"checkpoints": [0, 10]}, tmp_path / "m.svg")

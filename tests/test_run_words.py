@@ -68,7 +68,7 @@ def test_a_curve_that_does_not_only_fall_is_described_as_it_runs(tmp_path):
     notes = slides["curve"][1]
     assert "straight downward slope" not in notes
     top = int(np.argmax(trace.series("mae")[1:2000]) + 1)
-    assert "rises to its highest" in notes and f"at iteration {top:,}" in notes and "stays flat" in notes
+    assert "rises to its highest" in notes and f"at iteration {top:,}" in notes and "stays at exactly" in notes
     learned = slides["learned"][1]
     assert "the output is constant" in learned or "output is constant" in learned
     assert "the next slide shows why" not in learned and "the slides after the error curve showed why" in learned

@@ -115,18 +115,18 @@ def test_semicolon_csv_and_numeric_target(tmp_path):
 
 @pytest.mark.parametrize("csv, target, title, note", [
     ("age,smoker,passed\n30,yes,yes\n40,no,no\n50,yes,no\n", ["passed"],
-     "passed: yes or no? A network learns from d.csv", "text: one output per value (yes, no)"),
-    ("a,b,y\n1,2,1\n3,4,0\n5,6,1\n", ["y"], "y: 0 or 1? A network learns from d.csv",
+     "passed: yes or no? A network learns from 2 columns", "text: one output per value (yes, no)"),
+    ("a,b,y\n1,2,1\n3,4,0\n5,6,1\n", ["y"], "y: 0 or 1? A network learns from 2 columns",
      "0 or 1: one output, trained towards each row's 0 or 1"),
-    ("a,b,grade\n1,2,2\n3,4,1\n5,6,2\n", ["grade"], "grade: 1 or 2? A network learns from d.csv",
+    ("a,b,grade\n1,2,2\n3,4,1\n5,6,2\n", ["grade"], "grade: 1 or 2? A network learns from 2 columns",
      "1 or 2: one output, scaled so that 1 is 0 and 2 is 1"),
-    ("a,b,kind\n1,2,cat\n3,4,dog\n5,6,bird\n", ["kind"], "Which kind? A network learns from d.csv",
+    ("a,b,kind\n1,2,cat\n3,4,dog\n5,6,bird\n", ["kind"], "Which kind? A network learns from 2 columns",
      "text: one output per value (cat, dog, bird)"),
-    ("a,b,price\n1,2,3.5\n3,4,10\n5,6,7\n", ["price"], "Predicting price: a network learns from d.csv",
+    ("a,b,price\n1,2,3.5\n3,4,10\n5,6,7\n", ["price"], "Predicting price: a network learns from 2 columns",
      "numbers: one output, scaled to 0–1 for training; predictions shown in the column's units"),
-    ("a,b,p\n1,2,0.25\n3,4,0.5\n5,6,0.75\n", ["p"], "Predicting p: a network learns from d.csv",
+    ("a,b,p\n1,2,0.25\n3,4,0.5\n5,6,0.75\n", ["p"], "Predicting p: a network learns from 2 columns",
      "numbers from 0 to 1 already: one output"),
-    ("a,b,c\n1,x,3\n3,y,4\n5,x,5\n", ["b", "c"], "Predicting b and c: a network learns from d.csv",
+    ("a,b,c\n1,x,3\n3,y,4\n5,x,5\n", ["b", "c"], "Predicting b and c: a network learns from 1 column",
      "one output per number column (scaled to 0–1), one per value of b"),
 ])
 def test_the_title_and_target_note_suit_the_kind_of_target(tmp_path, csv, target, title, note):

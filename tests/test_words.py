@@ -83,8 +83,8 @@ def test_the_outcome_chooses_the_story(tmp_path):
     fast, trace = build(tmp_path, "fast", REPO / "decks" / "too-fast.toml", ["training.iterations=2000"])
     assert "overshoot" in fast["title"][1]
     out = trace.get("a2", trace.last - 1)
-    exact = bool(np.any((out == 0) | (out == 1)))
-    assert ("exactly 0 or 1 in floating point" in fast["predictions"][1]) == exact
+    exact = " or ".join(text for value, text in ((0, "0"), (1, "1")) if np.any(out == value))
+    assert exact and f"exactly {exact} in floating point" in fast["predictions"][1]
     assert "never exactly 0 or 1" not in fast["predictions"][1]
     assert fast["t0-step"][0].startswith("Did the step help?")
     rose = trace.series("loss")[1] > trace.series("loss")[0]

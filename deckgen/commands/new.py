@@ -115,14 +115,13 @@ def _and(names) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def title_for(s: DataSummary, file_name: str) -> str:
-    """A first-slide title that asks what the network learns to answer."""
-    t = s.target[0]
-    if s.kind == "binary":
-        return f"{t}: {s.values[0]} or {s.values[1]}? A network learns from {file_name}"
-    if s.kind == "categorical":
-        return f"Which {t}? A network learns from {file_name}"
-    return f"Predicting {_and(s.target)}: a network learns from {file_name}"
+def title_for(s: DataSummary, inputs: int) -> str:
+    """A first-slide title that asks what the network learns to answer, from how many of the file's columns
+    (the audience is told about the data, not the file's name)."""
+    t, source = s.target[0], f"network learns from {count(inputs, 'column')}"
+    if s.kind in ("binary", "categorical"):
+        return f"{t}: {s.values[0]} or {s.values[1]}? A {source}" if s.kind == "binary" else f"Which {t}? A {source}"
+    return f"Predicting {_and(s.target)}: a {source}"
 
 
 def target_note(s: DataSummary) -> str:
@@ -253,7 +252,7 @@ def csv_deck(name: str, csv_rel: str, s: DataSummary, c: Choices | None = None) 
     text_inputs = [col for col in s.text_columns if col in (c.features if c.features is not None else s.features)]
     inputs_note = (_line("# categorical = []", "number columns to one-hot encode anyway (codes, not amounts)")
                    if not text_inputs else f"# {_c(', '.join(text_inputs))}: text, so one input per value (one-hot)")
-    title = title_for(s, csv_rel.rsplit("/", 1)[-1])
+    title = title_for(s, inputs)
     output, loss, why = output_for(s)
     lines = [
         f"# {name}: a deck made by `deckgen new` from {_c(csv_rel)} ({count(s.rows, 'row')}, "

@@ -30,22 +30,32 @@ def diagnose(trace) -> dict[str, Any]:
     final = float(mae[-1])
     start_t = 0
     if len(mae) >= 20 and final >= 0.98 * mae[0] and mae[: max(len(mae) // 10, 2)].max() > mae[0] * 1.01:
-        away = np.nonzero(np.abs(mae - final) > 0.01 * max(final, 1e-12))[0]
-        start_t = int(away[-1] + 1) * step if len(away) else 0
-        return {"kind": "overshot", "reason": "overshoot", "iteration": start_t, "last_finite": len(trace.series("mae")) - 1,
-                "final": final,
-                "message": f"training overshot: from iteration {start_t:,} the error is stuck at {final:.3f}, "
-                           "no better than at the start"}
+        start_t, exact = _plateau(mae, final, step)
+        return {"kind": "overshot", "reason": "overshoot", "iteration": start_t, "exact": exact,
+                "last_finite": len(trace.series("mae")) - 1, "final": final,
+                "message": f"training overshot: from iteration {start_t:,} the error "
+                           f"{'is stuck at' if exact else 'stays within 1% of'} {final:.3f}, no better than at the start"}
     if final > 0.1 * _scale(trace) and len(mae) >= 20:
         tail = mae[int(len(mae) * 0.8):]
         change = float(abs(tail[0] - tail[-1]) / max(tail[0], 1e-12))
         if change < 0.01:
-            # the plateau starts where the error last differed from its final value by more than 1%
-            away = np.nonzero(np.abs(mae - final) > 0.01 * max(final, 1e-12))[0]
-            start_t = int(away[-1] + 1) * step if len(away) else 0
-            return {"kind": "stuck", "iteration": start_t, "final": final,
-                    "message": f"training got stuck: the error stays at {final:.3f} from iteration {start_t:,}"}
+            start_t, exact = _plateau(mae, final, step)
+            return {"kind": "stuck", "iteration": start_t, "exact": exact, "final": final,
+                    "message": f"training got stuck: the error stays {'at' if exact else 'within 1% of'} {final:.3f} "
+                               f"from iteration {start_t:,}"}
     return {"kind": "converged", "final": final, "message": ""}
+
+
+def _plateau(mae: np.ndarray, final: float, step: int) -> tuple[int, bool]:
+    """Where the plateau the error ends on starts, and whether the error stays *exactly* at its final value from
+    there. Exactly, when it does so for at least the last tenth of the run (a network whose numbers stopped
+    moving); else from where it last differed from its final value by more than 1%."""
+    moved = np.nonzero(mae != final)[0]
+    start = int(moved[-1] + 1) if len(moved) else 0
+    if len(mae) - start >= max(len(mae) // 10, 2):
+        return start * step, True
+    away = np.nonzero(np.abs(mae - final) > 0.01 * max(final, 1e-12))[0]
+    return (int(away[-1] + 1) * step if len(away) else 0), False
 
 
 def _series(trace) -> tuple[np.ndarray, int]:

@@ -30,6 +30,7 @@ class Evidence:
     zero_inputs: tuple[int, ...]              # examples whose inputs are all 0, in a network with no bias
     rises: int                                # iterations (with mini-batches: epochs) after which the loss rose
     first_rise: int | None                    # the first such iteration (with mini-batches: an epoch's last)
+    mae_rises: int = 0                        # iterations (epochs) after which the mean absolute error rose
 
 
 def evidence(trace, t: int) -> Evidence:
@@ -55,11 +56,17 @@ def evidence(trace, t: int) -> Evidence:
     dead_output = tuple(int(r) for r in range(d.shape[0]) if np.all(d[r] == 0.0)) if trace.has(f"d{L}", t) else ()
     X = np.asarray(trace.get("X", t))
     zero_inputs = () if trace.bias else tuple(int(r) for r in range(X.shape[0]) if np.all(X[r] == 0.0))
-    loss = np.asarray(trace.series("loss"), dtype=float)
-    n = chunks(trace.batch_size, len(trace.inputs["X"]))
-    if n > 1:       # each iteration's loss is on its own batch: compare epochs
-        loss = epoch_means(loss[: trace.iterations], trace.batch_size, len(trace.inputs["X"]))
-    up = np.nonzero(np.diff(loss) > 1e-9 * np.abs(loss[:-1]))[0]     # rises of rounding noise do not count
-    up = (up + 1) * n - 1 if n > 1 else up
+    up = _rises(trace, "loss")
     return Evidence(t=t, shared=shared, shared_flat=shared_flat, saturated=saturated, dead_output=dead_output, zero_inputs=zero_inputs,
-                    rises=int(len(up)), first_rise=int(up[0]) if len(up) else None)
+                    rises=int(len(up)), first_rise=int(up[0]) if len(up) else None, mae_rises=int(len(_rises(trace, "mae"))))
+
+
+def _rises(trace, name: str) -> np.ndarray:
+    """The iterations after which the series ``name`` rose (with mini-batches: the last iteration of each epoch
+    whose mean rose over the one before); rises of rounding noise do not count."""
+    series = np.asarray(trace.series(name), dtype=float)
+    n = chunks(trace.batch_size, len(trace.inputs["X"]))
+    if n > 1:       # each iteration's value is on its own batch: compare epochs
+        series = epoch_means(series[: trace.iterations], trace.batch_size, len(trace.inputs["X"]))
+    up = np.nonzero(np.diff(series) > 1e-9 * np.abs(series[:-1]))[0]
+    return (up + 1) * n - 1 if n > 1 else up

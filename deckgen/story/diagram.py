@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from deckgen.story.names import output_label
 from deckgen.story.views import Layout
 
 #: Units of a layer the diagram draws; wider layers are cut to their first ``MAX_UNITS``.
@@ -23,15 +24,6 @@ LABEL_PX = 20
 MONO, SANS = 0.62, 0.56          # advance of a character in em, generous
 #: Where along an edge a weight label may sit, tried in this order.
 ALONG = tuple(sorted((round(0.1 + 0.02 * i, 2) for i in range(41)), key=lambda f: (abs(f - 0.5), f)))
-
-
-def output_label(name: str) -> str:
-    """The output node is the prediction: ``ŷ``, with the target's name when it has one."""
-    if name == "y":
-        return "\u0177"
-    if name.startswith("y") and name[1:].isdigit():
-        return "\u0177" + name[1:]
-    return f"\u0177 {name}" if name else "\u0177"
 
 
 def _crosses(x1: float, y1: float, x2: float, y2: float, box: tuple[float, float, float, float]) -> bool:

@@ -54,6 +54,7 @@ class Facts:
     output: str             # the output activation
     exact_outputs: bool     # some final output is exactly 0 or 1 in floating point
     all_exact: bool         # every final output is
+    exact_value: str        # which of them the exact outputs are: "0", "1" or "0 or 1" ("" when none)
     trask_prints_error: bool  # Trask's 3-layer program, which prints the mean absolute error while it trains
     rounded_outputs: bool   # some final output prints as 0 or 1 at the deck's precision, without being it
     examples: int
@@ -85,8 +86,17 @@ class Facts:
         return self.outcome == "converged"
 
     @property
+    def one_example(self) -> bool:
+        """The data is a single example: "the example", not "each example"."""
+        return self.examples == 1
+
+    @property
     def stuck(self) -> bool:
         return self.outcome == "stuck"
+
+    @property
+    def diverged(self) -> bool:
+        return self.outcome == "diverged"
 
     @property
     def overshot(self) -> bool:
@@ -129,6 +139,7 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int, explained: i
     p = config.deck.precision
     decimals = decimals_for(out.ravel(), p)
     shown = {show(v, decimals) for v in out.ravel()}
+    hits = [text for value, text in ((0.0, "0"), (1.0, "1")) if bounded and bool(np.any(out == value))]
     rounded = bounded and not exact and bool(shown & {fmt(0.0, decimals), fmt(1.0, decimals)})
     units = {}
     if error_in_units(dataset, mae[0]):     # one target, scaled to 0–1 for training
@@ -140,7 +151,7 @@ def facts_of(config, dataset, trace, diagnosis: dict, final_t: int, explained: i
         interval=interval, trask_interval=trask and every == 10000 and config.data.dataset == "trask",
         hidden=L > 1, bias=bool(trace.bias), constant=constant, activation=trace.activation,
         squashes=trace.activation in ("sigmoid", "tanh"), output=trace.output, exact_outputs=exact,
-        rounded_outputs=rounded, all_exact=all_exact, trask_prints_error=trask and config.data.dataset == "trask", examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
+        rounded_outputs=rounded, all_exact=all_exact, exact_value=" or ".join(hits), trask_prints_error=trask and config.data.dataset == "trask", examples=int(X.shape[0]), outputs=int(trace.layers[-1]),
         binary_targets=bounded and bool(np.all(np.isin(np.asarray(dataset.y), (0.0, 1.0)))),
         dropped=f"{dataset.dropped:,}" if dataset.dropped else "", filled=f"{dataset.filled:,}" if dataset.filled else "",
         test_rows=f"{dataset.n_test:,}" if dataset.n_test else "",

@@ -87,12 +87,18 @@ def step(trace, t: int, layout: Layout) -> Slide:
     ctx = {"t": t, "next": t + 1, "loss": layout.num(trace, "loss", t, 0, 0), "mae": layout.num(trace, "mae", t, 0, 0)}
     if trace.batch_size is None:
         ctx.update(loss_next=layout.num(trace, "loss", t + 1, 0, 0), mae_next=layout.num(trace, "mae", t + 1, 0, 0))
+        mae_before, mae_after = float(trace.value("mae", t)), float(trace.value("mae", t + 1))
+        ctx["mae_words"] = {"before": ctx["mae"].text, "after": ctx["mae_next"].text}
     else:   # iteration t + 1 trains on other rows: run this batch again through the updated weights
         y = np.asarray(trace.get("y", t), dtype=float)
         with np.errstate(all="ignore"):
             a = forward(trace, trace.get("X", t), t + 1)
         after = float(loss_of(trace.output, trace.loss).value(y, a, y - a))
-        ctx.update(loss_after=sig(after, p), mae_after=sig(float(np.mean(np.abs(y - a))), p))
+        mae_before, mae_after = float(trace.value("mae", t)), float(np.mean(np.abs(y - a)))
+        ctx.update(loss_after=sig(after, p), mae_after=sig(mae_after, p))
+        ctx["mae_words"] = {"before": ctx["mae"].text, "after": ctx["mae_after"]}
+    # the mean absolute error can move the other way from the loss, which is what training minimises
+    ctx["mae_words"].update(fell=mae_after < mae_before and after > before, rose=mae_after > mae_before and after < before)
     ctx.update({"batch": trace.batch_size is not None, "fell": after < before, "rose": after > before,
                 "change": sig(after - before, p, sign=True),
                 "percent": f"{abs(after - before) / before * 100:.1f}%" if before > 0 else ""})

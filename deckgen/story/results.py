@@ -20,6 +20,8 @@ from deckgen.story.views import Layout, sig
 
 #: Misclassified examples (or number predictions) listed on a results slide.
 SHOWN = 6
+#: Most mistakes listed, so that every mistake on a test row is listed when there are a few more than SHOWN.
+MOST = 8
 #: Input columns, as read from the file, listed beside each mistake.
 INPUTS = 4
 
@@ -85,11 +87,16 @@ def classes(trace, layout: Layout, dataset, t: int) -> list[Slide]:
     mistakes.sort(key=lambda m: m["set"] != "test")          # the test rows' mistakes first: they matter most
     width = len(dataset.raw_header or ()) - _target_columns(dataset)
     when = {"t_text": f"{t:,}", "final": t == trace.iterations, "held_out": bool(trace.heldout)}
+    test_wrong = sum(m["set"] == "test" for m in mistakes)
+    listed = min(len(mistakes), test_wrong if SHOWN < test_wrong <= MOST else SHOWN)
+    shown = {"listed": f"{listed:,}", "all_listed": listed == len(mistakes),
+             "test_listed": f"{min(test_wrong, listed):,}", "all_test": test_wrong <= listed, "test_wrong": test_wrong > 0,
+             "training_listed": f"{listed - min(test_wrong, listed):,}" if listed > test_wrong else ""}
     slides = [Slide("slides/confusion.html", "learned",
-                    ctx={"classes": tuple(names), "tables": tuple(tables), "wrong": wrong_total, **when})]
+                    ctx={"classes": tuple(names), "tables": tuple(tables), "wrong": wrong_total, "shown": shown, **when})]
     if mistakes:
         slides.append(Slide("slides/mistakes.html", "mistakes", ctx={
-            "rows": tuple(mistakes[:SHOWN]), "more": max(len(mistakes) - SHOWN, 0), "wrong": wrong_total,
+            "rows": tuple(mistakes[:listed]), "more": len(mistakes) - listed, "wrong": wrong_total, "shown": shown,
             "columns": tuple((dataset.raw_header or ())[:min(width, INPUTS)]),
             "hidden_columns": max(width - INPUTS, 0), "raw": bool(dataset.raw), **when}))
     return slides
@@ -152,9 +159,10 @@ def numbers(trace, layout: Layout, dataset, t: int) -> Slide:
     return Slide("slides/results.html", "results", ctx=ctx)
 
 
-def in_units(trace, layout: Layout, dataset, t: int) -> dict | None:
+def in_units(trace, layout: Layout, dataset, t: int, shown: tuple[int, ...] = ()) -> dict | None:
     """The shown rows' targets, predictions and errors in the target's own units, when its numbers were scaled
-    for training (None otherwise): the first target column, under its name."""
+    for training (None otherwise): the first target column, under its name. ``shown``: the rows the slide's
+    matrices show (else the layout's), so the line names the rows the matrices have; at most four."""
     if not dataset.target_range or dataset.target_range[0] is None:
         return None
     L = len(trace.layers) - 1
@@ -162,7 +170,7 @@ def in_units(trace, layout: Layout, dataset, t: int) -> dict | None:
     own_y, own_a = dataset.unscaled(y)[:, 0], dataset.unscaled(a)[:, 0]
     places = _decimals(own_y)
     rows = tuple(_in_units_row(layout.label(trace, t, r), own_y[r], own_a[r], places)
-                 for r in layout.shown(len(y), layout.max_rows, True, trace, t)[:4])
+                 for r in (list(shown) or layout.shown(len(y), layout.max_rows, True, trace, t))[:4])
     return {"name": dataset.target_names[0], "rows": rows}
 
 

@@ -45,3 +45,39 @@ def batch_of(trace, t: int, row_names: tuple[int, ...]) -> dict | None:
     return {"rows": spans(file_row(row_names, i) for i in rows), "size": len(rows), "of": f"{n:,}",
             "batch": f"{t % count + 1:,}", "batches": f"{count:,}", "epoch": f"{t // count + 1:,}",
             "full": trace.batch_size}
+
+
+def spread(wanted: list[int], limit: int, groups: tuple[int, ...]) -> list[int]:
+    """``limit`` of ``wanted`` (in their order) that cover as many groups as they can: the first of each group in
+    turn, then the second of each, and so on (``groups[i]``: the group, such as the class, of ``wanted[i]``). A
+    smaller limit keeps a subset of what a larger one shows."""
+    seen: dict[int, int] = {}
+    turns = []
+    for i, g in enumerate(groups):
+        turns.append((seen.get(g, 0), i))
+        seen[g] = seen.get(g, 0) + 1
+    return [wanted[i] for i in sorted(i for _, i in sorted(turns)[:limit])]
+
+
+def pick(n: int, limit: int, preferred: tuple[int, ...] | None = None,
+         groups: tuple[int, ...] = ()) -> list[int | None]:
+    """Indices to show out of ``n`` (at most ``limit``), with ``None`` where rows are skipped. When ``preferred``
+    rows do not all fit, those shown cover each of their ``groups`` (one per preferred row) first; with no groups,
+    the first of them and the last."""
+    wanted = list(preferred) if preferred else list(range(n))
+    keep = [k for k, i in enumerate(wanted) if 0 <= i < n]
+    grouped = preferred is not None and len(groups) == len(wanted) and len(set(groups)) > 1
+    groups = tuple(groups[k] for k in keep) if grouped else ()
+    wanted = [wanted[k] for k in keep]
+    if len(wanted) > limit:
+        wanted = spread(wanted, limit, groups) if groups else wanted[:limit - 1] + [wanted[-1]]
+    out: list[int | None] = []
+    for i in wanted:
+        if out and out[-1] is not None and i != out[-1] + 1:
+            out.append(None)
+        elif not out and i != 0:
+            out.append(None)
+        out.append(i)
+    if out and out[-1] is not None and out[-1] != n - 1:
+        out.append(None)
+    return out

@@ -72,7 +72,7 @@ class Steps:
 
     def examples(self, n: int, t: int, lay: Layout) -> list[int | None]:
         """The example rows a sum over examples shows: the rows on the slide, ``None`` where rows are skipped."""
-        return pick(n, lay.max_rows, lay.rows_at(self.trace, t))
+        return pick(n, lay.max_rows, lay.rows_at(self.trace, t), lay.groups_at(self.trace, t))
 
     def fitted(self, specs: list[Spec], ops: tuple[str, ...], lines: float | None) -> Layout:
         """The layout of one calculation slide: what fits above ``lines`` lines of worked steps and notes

@@ -21,20 +21,34 @@ from deckgen.core.train import INIT_RANGE
 from deckgen.story.chain import chain_slide, chosen_weights
 from deckgen.story.diagram import diagram
 from deckgen.story.facts import facts_of
-from deckgen.story.rows import batch_of, file_row
+from deckgen.story.rows import batch_of, file_row, spans
 from deckgen.story.outputs import why_delta_slide
 from deckgen.story import results
 from deckgen.story.fit import MONO, SANS, SIZES, WIDTH, Spec, fit, room
 from deckgen.story.lessons import descent, learned, neuron, step
 from deckgen.story.slides import Slide, Story
 from deckgen.story.steps import Steps
-from deckgen.story.trouble import cures_slide, trouble_slide
+from deckgen.story.trouble import cures_slide, plateau, trouble_slide
 from deckgen.story.views import Layout, fmt, pick, sig
 
 MAE_FIGURE = "figures/mae.svg"
 #: The error curve again, drawn for the short place it has under a trouble slide's evidence (deck.css:
 #: img.figure.short), so its numbers are as large as the full curve's.
 MAE_SHORT = "figures/mae-short.svg"
+
+
+def _classes_of(dataset) -> tuple[int, ...]:
+    """The class of each of ``data.rows`` (the largest target), for a class target; else none."""
+    if not dataset.class_names or not dataset.rows or len(dataset.rows) >= dataset.n_examples:
+        return ()
+    y = np.asarray(dataset.y)
+    return tuple(int(np.argmax(y[r])) for r in dataset.rows if 0 <= r < len(y))
+
+
+def _rows_shown(slide: Slide) -> tuple[int, ...]:
+    """The example rows a slide's output-side matrix shows (its last matrix with a row per example)."""
+    views = [m for m in slide.matrices if m.row_labels and not m.transposed]
+    return views[-1].shown_rows if views else ()
 
 
 def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
@@ -49,12 +63,31 @@ def _with_slopes(b: Steps, t: int, steps: list[Slide]) -> list[Slide]:
     return out
 
 
+#: Mazur's page goes on past its one worked step: his total error after the first round and after 10,000 rounds,
+#: with the biases left as they start.
+MAZUR_LOSSES = {"his_first": "0.291027924", "his_last": "0.0000351085"}
+MAZUR_ROUNDS = 10000
+
+
+def _loss_after(trace, t: int, precision: int) -> str:
+    """The loss recorded at iteration ``t`` (after ``t`` updates) as text, or "" when the run has no such iteration."""
+    loss = trace.series("loss")
+    return sig(float(loss[t]), precision) if t < len(loss) and t <= trace.iterations else ""
+
+
+def article(n: int) -> str:
+    """"A" or "An" before the number ``n`` as it is read aloud: an 8, an 11, an 18, an 80, an 800, an 11,000."""
+    digits = str(n)
+    an = digits.startswith("8") or (len(digits) % 3 == 2 and digits[:2] in ("11", "18"))
+    return "An" if an else "A"
+
+
 def _raw_table(dataset, layout: Layout) -> dict[str, Any] | None:
     """The data as read from the file (text, no trace numbers), cut like the matrices: as many columns as fit the
     slide in the smallest matrix type."""
     if not dataset.raw or not dataset.raw_header:
         return None
-    rows = pick(len(dataset.raw), layout.max_rows, layout.example_rows)
+    rows = pick(len(dataset.raw), layout.max_rows, layout.example_rows, layout.example_groups)
     px = SIZES[-1]
     for limit in range(layout.max_cols + 2, 1, -1):
         cols = pick(len(dataset.raw_header), limit)
@@ -106,19 +139,40 @@ def _classified(trace, layout: Layout, dataset, t: int) -> dict[str, Any] | None
     return {"rows": rows, "correct": f"{correct:,}", "total": f"{len(best):,}"}
 
 
-def _checkpoint_slides(trace, layout: Layout, checkpoints: list[int], node_names, every: int | bool) -> list[Slide]:
+def _change(before: float, after: float, texts: tuple[str, str]) -> dict[str, Any]:
+    """How the error moved between two checkpoints, in words: fell, rose or unchanged (at the shown precision),
+    and by what percentage of where it was."""
+    if texts[0] == texts[1] or not (np.isfinite(before) and np.isfinite(after)):
+        return {"fell": False, "rose": False, "percent": ""}
+    share = abs(after - before) / before * 100 if before else 0.0
+    return {"fell": after < before, "rose": after > before,
+            "percent": f"{share:.0f}%" if share >= 1 else f"{share:.1g}%"}
+
+
+def _checkpoint_slides(trace, layout: Layout, checkpoints: list[int], node_names, every: int | bool,
+                       row_names: tuple[int, ...] = ()) -> list[Slide]:
     """One table of the error at each checkpoint, like Trask's printout, growing by a row per slide while
     the network diagram beside it shows that checkpoint's weights. Consecutive slides auto-animate, and
-    rows and edges keep their ids, so the table grows and the edges change in place."""
+    rows and edges keep their ids, so the table grows and the edges change in place. With mini-batches each
+    row says which rows of the data its error is on (the batch that iteration trained on)."""
     slides, rows = [], []
+    batch = trace.batch_size is not None
     for t in checkpoints:
         row = {"t": t, "t_text": f"{t:,}", "mae": layout.num(trace, "mae", t, 0, 0),
-               "loss": layout.num(trace, "loss", t, 0, 0), "current": True}
+               "loss": layout.num(trace, "loss", t, 0, 0), "current": True,
+               "rows": spans(file_row(row_names, i) for i in trace.batch_rows(t)) if batch else ""}
+        previous = rows[-1] if rows else None
+        since = None
+        if previous:
+            since = {"t_text": previous["t_text"], "mae": previous["mae"].text, "rows": previous["rows"],
+                     "same_rows": previous["rows"] == row["rows"],
+                     **_change(trace.value("mae", previous["t"]), trace.value("mae", t),
+                               (previous["mae"].text, row["mae"].text))}
         rows = [{**r, "current": False} for r in rows] + [row]
         slides.append(Slide(
             "slides/checkpoint.html", f"checkpoint-{t}", animate=True,
             ctx={"t_text": row["t_text"], "mae": row["mae"], "rows": tuple(rows), "first": len(rows) == 1,
-                 "batch": trace.batch_size is not None,
+                 "batch": batch, "batch_rows": row["rows"], "since": since,
                  "regular": bool(every) and t % every == 0,
                  "diagram": diagram(trace, layout, t, node_names, weight_labels=False, animate=True, box=(600, 520))
                  if trace.has("W1", t) else None}))
@@ -154,12 +208,39 @@ def _path(trace, b: Steps, diag: dict, final_t: int) -> dict[str, Any]:
         if bottom < final_t and seen[-1] > 1.05 * seen[bottom]:
             events.append((bottom, "low"))
     events.sort()
-    plateau = ({"t": f"{diag['iteration']:,}"} if diag["kind"] in ("stuck", "overshot") and diag["iteration"] < final_t
-               else None)
+    flat = plateau(trace, diag, final_t, b.lay.precision)
     return {"events": tuple({"peak": kind == "peak", "value": b.n("mae", t, 0, 0).text, "t": f"{t:,}",
                              "rises_after": kind == "low" and n == len(events) - 1}
                             for n, (t, kind) in enumerate(events)),
-            "plateau": plateau, "steady": not (events or plateau)}
+            "plateau": flat, "steady": not (events or flat)}
+
+
+def course(trace, final_t: int) -> dict[str, Any] | None:
+    """When the error fell: the iteration by which 90% of its fall had happened (with mini-batches, read from the
+    epoch means, at the last iteration of that epoch), the iterations left after it, and whether that is in the
+    first half of the run; None when it did not fall."""
+    mae = np.asarray(trace.series("mae"), dtype=float)[: final_t + 1]
+    n = 1
+    if trace.batch_size is not None:
+        rows = len(trace.inputs["X"])
+        n = chunks(trace.batch_size, rows)
+        mae = epoch_means(np.asarray(trace.series("mae"), dtype=float)[: trace.iterations], trace.batch_size, rows)
+    if len(mae) < 2 or not np.isfinite(mae).all() or not mae[-1] < mae[0]:
+        return None
+    at = int(np.argmax(mae <= mae[0] - 0.9 * (mae[0] - mae[-1])))
+    t = (at + 1) * n - 1 if n > 1 else at
+    last = trace.iterations - 1 if n > 1 else final_t
+    return {"t": f"{t:,}", "epoch": f"{at + 1:,}" if n > 1 else "", "rest": f"{last - t:,}", "early": 2 * t <= last}
+
+
+def _next_try(cures: tuple, diag: dict, fall: dict[str, Any] | None, eta: str) -> dict[str, Any]:
+    """What the end slide's notes suggest trying next, from this run: the cure that did best when cures were
+    tried, else a change that fits how the run went (its kind, and how early the error's fall came)."""
+    helped = [c for c in cures if c["says"] == "helped"]
+    best = min(helped, key=lambda c: float(c["mae"].replace("\u2212", "-"))) if helped else None
+    return {"cure": best, "tried": bool(cures), "eta": eta,
+            "stuck": diag["kind"] == "stuck", "steps": diag["kind"] in ("overshot", "diverged"),
+            "fall": fall if diag["kind"] == "converged" else None}
 
 
 def _trace_file(trace, config, beside: bool) -> dict[str, str | None]:
@@ -196,6 +277,7 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
     layout = Layout(precision=deck.precision, max_rows=deck.max_rows, max_cols=deck.max_cols,
                     limits=(deck.max_rows, deck.max_cols),
                     example_rows=dataset.rows if dataset.rows and len(dataset.rows) < dataset.n_examples else None,
+                    example_groups=_classes_of(dataset),
                     row_names=dataset.file_rows, n_layers=L, trask_names=deck.trask_names,
                     feature_names=dataset.feature_names, target_names=dataset.target_names)
     b = Steps(trace, layout, deck.worked_cells, trace.learning_rate, deck.worked_at_once)
@@ -215,11 +297,12 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
                 + ([Spec(f"b{k}", 0) for k in range(1, L + 1)] if trace.bias else []), height=room(1, top=75))
     facts = facts_of(config, dataset, trace, diag, final_t, len(explain))
     # Mazur's page: his total error before the one step it takes, and w5 after it
-    mazur = ({"loss": b.n("loss", 0, 0, 0), "w5": b.n("W2", 1, 0, 0)}
-             if facts.mazur and trace.has("W2", 1) and trace.has("loss", 0) else None)
+    mazur = ({"loss": b.n("loss", 0, 0, 0), "w5": b.n("W2", 1, 0, 0), "loss1": b.n("loss", 1, 0, 0),
+              **MAZUR_LOSSES, "last": _loss_after(trace, MAZUR_ROUNDS, deck.precision)}
+             if facts.mazur and trace.has("W2", 1) and trace.has("loss", 1) else None)
     slides: list[Slide] = [
         Slide("slides/title.html", "title", title=config.title,
-              ctx={"layers": shape, "iterations": iterations, "learning_rate": b.eta,
+              ctx={"layers": shape, "article": article(layers[0]), "iterations": iterations, "learning_rate": b.eta,
                    "activation": trace.activation if L > 1 else trace.output, "examples": dataset.n_examples,
                    "output_function": trace.output if L > 1 and trace.output != trace.activation else "",
                    "mazur": mazur, "by_hand": ("" if not explain else "one full training iteration" if len(explain) == 1
@@ -256,16 +339,17 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
             at = next(m for m, s in enumerate(steps) if s.template == "slides/update.html")
             steps = steps[:at] + why + steps[at:]
             steps = _with_slopes(b, t, steps)
-        units = results.in_units(trace, layout, dataset, t)
-        steps = [replace(s, ctx={**s.ctx, "units": units}) if s.template == "slides/error.html" else s for s in steps]
+        steps = [replace(s, ctx={**s.ctx, "units": results.in_units(trace, layout, dataset, t, _rows_shown(s))})
+                 if s.template == "slides/error.html" else s for s in steps]
         slides += steps
         slides.append(step(trace, t, layout))
     slides += _checkpoint_slides(trace, layout, checkpoints, node_names,
-                                 isinstance(deck.checkpoints, int) and deck.checkpoints)
+                                 isinstance(deck.checkpoints, int) and deck.checkpoints, dataset.file_rows)
     slides.append(Slide("slides/curve.html", "curve",
                         ctx={"figure": MAE_FIGURE, "first": b.n("mae", 0, 0, 0), "last": b.n("mae", final_t, 0, 0),
                              "last_t": f"{final_t:,}", "epochs": _epochs(trace, deck.precision),
-                             "path": _path(trace, b, diag, final_t)}))
+                             "path": _path(trace, b, diag, final_t), "course": course(trace, final_t),
+                             "rows": f"{len(trace.inputs['X']):,}"}))
     if diag["kind"] != "converged":
         slides.append(trouble_slide(trace, layout, diag, final_t, b.eta, MAE_SHORT))
         if cures:
@@ -281,10 +365,11 @@ def build_story(config, dataset, trace, *, trace_beside: bool = True, cures: tup
                              "later": (f"{results.results_iteration(trace, final_t):,}"
                                        if results.results_iteration(trace, final_t) != final_t else ""),
                              "classified": _classified(trace, final, dataset, final_t),
-                             "units": results.in_units(trace, layout, dataset, final_t)}))
+                             "units": results.in_units(trace, layout, dataset, final_t, outputs.shown_rows)}))
     slides += learned(trace, layout, dataset, final_t)
     slides.append(Slide("slides/end.html", "end",
-                        ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside)}))
+                        ctx={"iterations": iterations, "trace_file": _trace_file(trace, config, trace_beside),
+                             "next": _next_try(cures, diag, course(trace, final_t), b.eta)}))
     figures = tuple({**spec, "theme": deck.theme} for spec in
                     ({"kind": "mae", "path": MAE_FIGURE, "checkpoints": checkpoints, "diagnosis": diag}, *b.figures,
                      *([{"kind": "mae", "path": MAE_SHORT, "checkpoints": checkpoints, "diagnosis": diag, "size": (8, 2.7)}]

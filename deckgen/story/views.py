@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deckgen.story.rows import file_row, local_rows
+from deckgen.story.names import output_columns
+from deckgen.story.rows import file_row, local_rows, pick
 
 MINUS = "\u2212"
 
@@ -230,28 +231,16 @@ class MatrixView:
     px: int = 0                     # type size chosen for the slide (story.fit), 0 when not fitted
 
     @property
+    def shown_rows(self) -> tuple[int, ...]:
+        """The matrix's row indices this view shows (not transposed), read from its numbers' addresses."""
+        cells = (next((c for c in row if c is not None), None) for row in self.rows)
+        return tuple(int(c.trace.rpartition(":")[2].partition(",")[0]) for c in cells if c is not None)
+
+    @property
     def body(self) -> tuple[MatrixRow, ...]:
         """The rows as the table shows them, each with its label."""
         labels = self.row_labels or ("",) * len(self.rows)
         return tuple(MatrixRow(label, cells) for label, cells in zip(labels, self.rows, strict=True))
-
-
-def pick(n: int, limit: int, preferred: tuple[int, ...] | None = None) -> list[int | None]:
-    """Indices to show out of ``n`` (at most ``limit``), with ``None`` where rows are skipped."""
-    wanted = list(preferred) if preferred else list(range(n))
-    wanted = [i for i in wanted if 0 <= i < n]
-    if len(wanted) > limit:
-        wanted = wanted[:limit - 1] + [wanted[-1]]
-    out: list[int | None] = []
-    for i in wanted:
-        if out and out[-1] is not None and i != out[-1] + 1:
-            out.append(None)
-        elif not out and i != 0:
-            out.append(None)
-        out.append(i)
-    if out and out[-1] is not None and out[-1] != n - 1:
-        out.append(None)
-    return out
 
 
 @dataclass(frozen=True)
@@ -262,6 +251,7 @@ class Layout:
     max_rows: int = 8
     max_cols: int = 8
     example_rows: tuple[int, ...] | None = None   # rows of X to show in N-row matrices
+    example_groups: tuple[int, ...] = ()           # the class of each example row, to cover when not all fit
     row_names: tuple[int, ...] = ()                # the file's row number of each row of X: the row labels
     n_layers: int = 2
     trask_names: bool = False
@@ -295,7 +285,8 @@ class Layout:
         m = trace.get(name, t)
         n_rows, n_cols = m.shape
         per_row = per_example(name)
-        row_idx = pick(n_rows, self.max_rows, self.rows_at(trace, t) if per_row else None)
+        row_idx = pick(n_rows, self.max_rows, self.rows_at(trace, t) if per_row else None,
+                       self.groups_at(trace, t) if per_row else ())
         col_idx = pick(n_cols, self.max_cols)
         decimals = self.decimals(trace, name, t)
         rows = tuple(
@@ -306,8 +297,10 @@ class Layout:
         col_labels: tuple[str, ...] = ()
         if name == "X" and len(self.feature_names) == n_cols:
             col_labels = tuple("\u2026" if c is None else self.feature_names[c] for c in col_idx)
-        elif (name == "y" or name in {f"{x}{self.n_layers}" for x in "zaed"}) and len(self.target_names) == n_cols > 1:
+        elif name == "y" and len(self.target_names) == n_cols > 1:
             col_labels = tuple("\u2026" if c is None else self.target_names[c] for c in col_idx)
+        elif name in {f"{x}{self.n_layers}" for x in "zaed"} and len(self.target_names) == n_cols > 1:
+            col_labels = tuple("\u2026" if c is None else output_columns(self.target_names[c]) for c in col_idx)
         row_labels = tuple("\u22ee" if r is None else self.label(trace, t, r) for r in row_idx) if per_row else ()
         label = tex_label(name)
         if transposed:
@@ -320,18 +313,26 @@ class Layout:
             name=name, label=label, role=role(name), iteration=t,
             shape=f"{n_rows} \u00d7 {n_cols}", rows=rows, row_labels=row_labels, col_labels=col_labels,
             truncated=None in row_idx or None in col_idx,
-            trask=trask_name(name, self.n_layers) if self.trask_names else None,
+            # Trask's name only where it differs from the slide's own (his ``y`` is ours)
+            trask=trask_name(name, self.n_layers) if self.trask_names and trask_name(name, self.n_layers) != name else None,
             caption=caption, transposed=transposed, px=self.px,
         )
 
     def shown(self, n: int, limit: int, per_example: bool, trace=None, t: int = 0) -> list[int]:
         """The indices a matrix of ``n`` rows actually shows (no ellipses); given ``trace``, of its matrix at ``t``."""
         preferred = self.example_rows if trace is None else self.rows_at(trace, t)
-        return [i for i in pick(n, limit, preferred if per_example else None) if i is not None]
+        groups = self.example_groups if trace is None else self.groups_at(trace, t)
+        return [i for i in pick(n, limit, preferred if per_example else None, groups if per_example else ())
+                if i is not None]
 
     def rows_at(self, trace, t: int) -> tuple[int, ...] | None:
         """The example rows to show as rows of a matrix at ``t``: with mini-batches, those in its batch."""
         return local_rows(self.example_rows, trace.batch_rows(t))
+
+    def groups_at(self, trace, t: int) -> tuple[int, ...]:
+        """The class of each row :meth:`rows_at` gives (empty when the rows have no classes)."""
+        batch = trace.batch_rows(t)
+        return tuple(g for r, g in zip(self.example_rows or (), self.example_groups) if r in batch)
 
     def label(self, trace, t: int, r: int) -> str:
         """The file's row number of row ``r`` of a matrix at ``t`` (its ``data-trace`` keeps ``r``)."""
