@@ -65,6 +65,8 @@ def pick(n: int, limit: int, preferred: tuple[int, ...] | None = None,
     rows do not all fit, those shown cover each of their ``groups`` (one per preferred row) first; with no groups,
     the first of them and the last."""
     wanted = list(preferred) if preferred else list(range(n))
+    if not preferred and n <= limit + 1:
+        limit = n          # cutting one index would put an ellipsis in its place: nothing saved, a number lost
     keep = [k for k, i in enumerate(wanted) if 0 <= i < n]
     grouped = preferred is not None and len(groups) == len(wanted) and len(set(groups)) > 1
     groups = tuple(groups[k] for k in keep) if grouped else ()
