@@ -153,7 +153,7 @@ def test_accuracies_and_confusion_tables_are_the_traces(tmp_path):
         counts = [[int(c["text"]) for c in row["cells"]] for row in table["body"]]
         assert sum(map(sum, counts)) == len(y) and sum(counts[i][i] for i in range(len(counts))) == right
     # the forward pass on the held-out rows is the network's own: on the training rows it gives a2 bit for bit
-    from deckgen.core.heldout import forward
+    from deckgen.core.forward import forward
     assert np.array_equal(forward(trace, trace.get("X", t), t), trace.get("a2", t))
     mistakes = next((s for s in story.slides if s.template == "slides/mistakes.html"), None)
     if mistakes is not None:

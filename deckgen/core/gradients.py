@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deckgen.core.activations import FUNCTIONS, layer_activations
+from deckgen.core.activations import layer_activations
+from deckgen.core.forward import forward
 from deckgen.core.losses import loss_of
 
 #: A weight as the config names it: ``W2:0,0`` is row 0, column 0 of W2.
@@ -99,25 +100,7 @@ def factors(trace, t: int, k: int, i: int, j: int) -> list[Factors]:
 def loss_with(trace, t: int, k: int, i: int, j: int, nudge: float = 0.0) -> float:
     """The run's loss (``1/2 sum e^2``, or cross-entropy) of iteration ``t``'s forward pass, on its
     rows, with ``W{k}[i, j]`` changed by ``nudge``."""
-    L = len(trace.layers) - 1
-    acts = layer_activations(L, trace.activation, trace.output)
-    a = np.array(trace.get("X", t), dtype=np.float64)
     with np.errstate(all="ignore"):
-        for layer in range(1, L + 1):
-            W = np.array(trace.get(f"W{layer}", t), dtype=np.float64)
-            if layer == k:
-                W[i, j] += nudge
-            z = a @ W
-            if trace.bias:
-                z = z + trace.get(f"b{layer}", t)
-            if acts[layer - 1] == "softmax":        # row by row, as training computes it
-                out = np.empty_like(z)
-                FUNCTIONS["softmax"].forward(z, out)
-                a = out
-            else:
-                a = FUNCTIONS[acts[layer - 1]].curve(z)
+        a = forward(trace, trace.get("X", t), t, (k, i, j, nudge))
         y = trace.get("y", t)
-        e = y - a
-        if trace.loss == "squared":
-            return float(0.5 * np.sum(e * e))
-        return loss_of(trace.output, trace.loss).value(y, a, e)
+        return float(loss_of(trace.output, trace.loss).value(y, a, y - a))

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from deckgen.core.activations import FUNCTIONS
+from deckgen.core.forward import forward
 
 
 def evaluated_at(trace) -> int | None:
@@ -24,19 +24,6 @@ def evaluated_at(trace) -> int | None:
         if all(trace.has(f"W{k}", t) for k in range(1, L + 1)) and trace.has(f"a{L}", t):
             return int(t)
     return None
-
-
-def forward(trace, X: np.ndarray, t: int) -> np.ndarray:
-    """The network's output on the rows ``X`` with the weights (and biases) of iteration ``t``."""
-    L = len(trace.layers) - 1
-    a = np.asarray(X, dtype=float)
-    for k in range(1, L + 1):
-        z = a @ trace.get(f"W{k}", t)
-        if trace.bias:
-            z = z + trace.get(f"b{k}", t)
-        a = np.empty_like(z)
-        FUNCTIONS[trace.op(f"a{k}")[0]].forward(z, a)
-    return a
 
 
 def with_heldout(trace, X_test: np.ndarray | None, y_test: np.ndarray | None):

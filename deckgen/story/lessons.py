@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from deckgen.core.activations import FUNCTIONS, layer_activations
-from deckgen.core.heldout import forward
+from deckgen.core.forward import forward
 from deckgen.core.learned import binary_inputs, unit_function, xor_like
 from deckgen.core.losses import loss_of
 from deckgen.story import results

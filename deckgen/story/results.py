@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from deckgen.core.learned import decisions
+from deckgen.story.rows import file_row
 from deckgen.story.shown import relation, read
 from deckgen.story.slides import Slide
 from deckgen.story.views import Layout, sig
@@ -56,8 +57,7 @@ def _target_columns(dataset) -> int:
 
 
 def _file_row(dataset, key: str, r: int) -> str:
-    rows = dataset.file_rows if key == "training" else dataset.file_rows_test
-    return str(rows[r]) if r < len(rows) else str(r)
+    return str(file_row(dataset.file_rows if key == "training" else dataset.file_rows_test, r))
 
 
 def classes(trace, layout: Layout, dataset, t: int) -> list[Slide]:
