@@ -128,10 +128,6 @@ class Rate:
         return (self.kind in ("diverged", "overshot") or self.peak > PEAK or self.peak_mae > PEAK
                 or self.rises > RISES * self.steps or self.late_rises > 0)
 
-    @property
-    def converged(self) -> bool:
-        return self.accepted
-
     def trouble(self) -> str:
         """What went wrong with the steps, in words ("" when nothing did)."""
         if self.kind == "diverged":
