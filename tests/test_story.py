@@ -38,6 +38,12 @@ def test_small_values_get_decimals_to_show_two_significant_digits():
     assert show(0.000031, 3) == "3.1\u00d710\u207b\u2075" and parse_number(show(0.000031, 3)) == 3.1e-05
     assert show(-4.2e-9, 6) == f"{MINUS}4.2\u00d710\u207b\u2079"
     assert show(0.0, 5) == "0.00000" and show(-0.0, 3) == "0.000"
+
+
+def test_a_value_that_rounds_up_to_the_next_power_of_ten_still_gets_two_digits():
+    # 0.009539 at 3 decimals reads 0.010: a different number whose zero only looks significant
+    assert decimals_for([0.009539], 3) == 4 and show(0.009539, 4) == "0.0095"
+    assert decimals_for([0.0996], 3) == 3                                  # 0.100 is 0.0996 to two digits
     assert decimals_for([1e-9], 3) == 3                 # beyond six decimals: scientific form, not more decimals
     assert decimals_for([0.5], 8) == 8
 

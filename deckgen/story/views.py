@@ -113,16 +113,14 @@ def decimals_for(values, precision: int) -> int:
     writes it in scientific form instead.
     """
     finite = [abs(float(v)) for v in values if float(v) != 0.0 and math.isfinite(float(v))]
-    if not finite:
-        return precision
-    floor = max(finite) / SPREAD
-    cap = max(precision, MAX_DECIMALS)
-    chosen = precision
-    for value in finite:
-        if value < floor or significant(fmt(value, chosen)) >= 2:
-            continue
-        chosen = next((d for d in range(chosen + 1, cap + 1) if significant(fmt(value, d)) >= 2), chosen)
-    return chosen
+    floor, cap = max(finite, default=0.0) / SPREAD, max(precision, MAX_DECIMALS)
+    # a value that even ``cap`` decimals cannot show to two digits is written in scientific form by show()
+    return max([precision] + [d for d in map(two_digits, (v for v in finite if v >= floor)) if d <= cap])
+
+
+def two_digits(value: float) -> int:
+    """Decimals showing a non-zero ``value`` to two significant digits: 4 for 0.009539 (0.0095, not 0.010)."""
+    return 1 - int(f"{abs(float(value)):.1e}".partition("e")[2])
 
 
 def sig(value: float, precision: int, digits: int = 3, *, sign: bool = False) -> str:
